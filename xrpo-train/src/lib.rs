@@ -1,0 +1,11 @@
+//! The XRPO trainer: a differentiable candle policy (our own Llama/Qwen2-family
+//! transformer), a batched sampler, losses, the training loop, checkpoints, metrics and
+//! built-in tasks. The `xrpo` command-line tool lives here too.
+//!
+//! The numerical components come from the leaf crates through their traits:
+//! [`xrpo_alloc::RolloutAllocator`], [`xrpo_seed::ExemplarSeeder`],
+//! [`xrpo_reward::Verifier`] and [`xrpo_advantage::AdvantageShaper`], so any of them can be
+//! swapped for a user's own.
+#![deny(missing_docs)]
+
+pub mod model;
