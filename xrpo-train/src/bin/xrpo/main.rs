@@ -5,22 +5,48 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod advantage;
+mod allocate;
+mod eval;
+mod generate;
 mod jsonl;
+mod train;
+mod verify;
 
 /// XRPO (eXplore–eXploit GRPO) for RL on verifiable rewards.
 #[derive(Parser, Debug)]
-#[command(name = "xrpo", version, about, long_about = None)]
+#[command(name = "xrpo", version, about = "XRPO (eXplore–eXploit GRPO) for RL on verifiable rewards", long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Train a policy with XRPO (or GRPO, GSPO, ablations) on a task.
+    Train(train::Args),
+    /// Evaluate a checkpoint: pass@1, pass@k, cons@k.
+    Eval(eval::Args),
+    /// Generate a completion from a model.
+    Generate(generate::Args),
+    /// Verify responses against references (JSON lines in, JSON lines out).
+    Verify(verify::Args),
+    /// Allocate one phase of extra rollouts by XRPO priority (JSON in, JSON out).
+    Allocate(allocate::Args),
+    /// Compute group advantages (JSON lines in, JSON lines out).
+    Advantage(advantage::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result = match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Allocate(args) => allocate::run(args),
+        Command::Advantage(args) => advantage::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(err) => {
