@@ -8,4 +8,5 @@
 //! swapped for a user's own.
 #![deny(missing_docs)]
 
+pub mod loss;
 pub mod model;
