@@ -1,0 +1,150 @@
+//! XRPO's novelty-aware advantage sharpening (spec §3): correct responses that the
+//! sampling policy found unlikely get a bounded bonus.
+
+use crate::error::non_negative;
+use crate::{AdvantageShaper, Batch, ConfigError, Error, NoveltyStats, ShapingStats};
+
+/// λ_nov, the novelty bonus scale (paper value 2.5).
+pub const LAMBDA_NOVELTY: f64 = 2.5;
+
+/// κ_clip, the bonus cap as a fraction of A_i (paper value 0.5: a correct response's
+/// advantage grows by at most 1.5×).
+pub const KAPPA_CLIP: f64 = 0.5;
+
+/// Novelty η_i = exp(s(y_i) − s̄) (XRPO, arXiv 2510.06672, §3, Eq. TBD). η < 1 marks a
+/// response less likely than its siblings.
+#[inline]
+pub fn novelty_eta(s_i: f64, s_bar: f64) -> f64 {
+    (s_i - s_bar).exp()
+}
+
+/// The bonus `min(max(λ_nov · (1 − η_i), 0), κ_clip · A_i)` added to a correct
+/// response's advantage (XRPO, arXiv 2510.06672, §3, Eq. TBD). Returns 0 for `a <= 0`
+/// (incorrect responses keep A_i). Never negative, never above `κ_clip · A_i`.
+#[inline]
+pub fn novelty_bonus(a: f64, eta: f64, lambda_novelty: f64, kappa_clip: f64) -> f64 {
+    if a > 0.0 {
+        let raw = (lambda_novelty * (1.0 - eta)).max(0.0);
+        raw.min(kappa_clip * a)
+    } else {
+        0.0
+    }
+}
+
+/// Applies XRPO's sharpening on top of any base shaper `S`:
+/// `A⁺_i = A_i + min(max(λ_nov · (1 − η_i), 0), κ_clip · A_i)` for correct responses
+/// (`A_i > 0`), `A⁺_i = A_i` otherwise.
+///
+/// Definitions we fixed where the paper is silent:
+/// - "correct" is `A_i > 0` from the base shaper (spec §3), so in a group where every
+///   response is correct (A = 0) nothing is sharpened.
+/// - s̄ is the mean of s(y_i) over the group's responses **with a scored reward** (a
+///   response with a missing reward is excluded from the baseline, so from s̄ too), and
+///   with length > 0 when lengths are given (an empty response has no likelihood and gets
+///   no bonus).
+/// - s(y_i) is the mean token log-prob under the policy that sampled the response (the
+///   old policy), supplied by the caller in [`Batch::with_seq_logprob`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NoveltySharpening<S> {
+    base: S,
+    lambda_novelty: f64,
+    kappa_clip: f64,
+}
+
+/// XRPO's advantage: GRPO plus novelty sharpening with the paper's constants by
+/// [`Xrpo::paper`].
+pub type Xrpo = NoveltySharpening<crate::Grpo>;
+
+impl Xrpo {
+    /// GRPO (group std, ε = 1e-4) sharpened with λ_nov = 2.5, κ_clip = 0.5.
+    pub fn paper() -> Self {
+        NoveltySharpening {
+            base: crate::Grpo::default(),
+            lambda_novelty: LAMBDA_NOVELTY,
+            kappa_clip: KAPPA_CLIP,
+        }
+    }
+}
+
+impl<S> NoveltySharpening<S> {
+    /// Sharpening over `base` with λ_nov and κ_clip.
+    ///
+    /// # Errors
+    /// [`ConfigError::NotNonNegative`] when either is negative or not finite.
+    pub fn new(base: S, lambda_novelty: f64, kappa_clip: f64) -> Result<Self, ConfigError> {
+        Ok(Self {
+            base,
+            lambda_novelty: non_negative("lambda_novelty", lambda_novelty)?,
+            kappa_clip: non_negative("kappa_clip", kappa_clip)?,
+        })
+    }
+
+    /// The base shaper.
+    pub fn base(&self) -> &S {
+        &self.base
+    }
+
+    /// λ_nov.
+    pub fn lambda_novelty(&self) -> f64 {
+        self.lambda_novelty
+    }
+
+    /// κ_clip.
+    pub fn kappa_clip(&self) -> f64 {
+        self.kappa_clip
+    }
+}
+
+impl<S: AdvantageShaper> AdvantageShaper for NoveltySharpening<S> {
+    fn shape_into(&self, batch: &Batch, out: &mut [f32]) -> Result<ShapingStats, Error> {
+        let seq_logprob = batch.seq_logprob_slice().ok_or(Error::MissingSeqLogprob)?;
+        let mut stats = self.base.shape_into(batch, out)?;
+        let rewards = batch.rewards_slice();
+        let lengths = batch.lengths_slice();
+        let mut nov = NoveltyStats::default();
+        for w in batch.offsets().windows(2) {
+            let range = w[0]..w[1];
+            let (r, s, a) = (
+                &rewards[range.clone()],
+                &seq_logprob[range.clone()],
+                &mut out[range.clone()],
+            );
+            let len = lengths.map(|l| &l[range]);
+            // Responses in s̄ and eligible for a bonus: scored, and non-empty if lengths
+            // are known.
+            let eligible = |i: usize| r[i].is_some() && len.is_none_or(|l| l[i] > 0);
+            if !a.iter().any(|&a_i| a_i > 0.0) {
+                continue;
+            }
+            let (mut s_sum, mut s_n) = (0.0f64, 0usize);
+            for (i, &s_i) in s.iter().enumerate() {
+                if eligible(i) {
+                    s_sum += f64::from(s_i);
+                    s_n += 1;
+                }
+            }
+            let s_bar = if s_n == 0 { 0.0 } else { s_sum / s_n as f64 };
+            for (i, a_i) in a.iter_mut().enumerate() {
+                if *a_i > 0.0 && r[i].is_some() {
+                    nov.correct_responses += 1;
+                    if !eligible(i) {
+                        continue;
+                    }
+                    let a_base = f64::from(*a_i);
+                    let eta = novelty_eta(f64::from(s[i]), s_bar);
+                    let bonus = novelty_bonus(a_base, eta, self.lambda_novelty, self.kappa_clip);
+                    if bonus > 0.0 {
+                        nov.bonused_responses += 1;
+                        nov.bonus_sum += bonus;
+                        if bonus >= self.kappa_clip * a_base {
+                            nov.clipped_responses += 1;
+                        }
+                        *a_i = (a_base + bonus) as f32;
+                    }
+                }
+            }
+        }
+        stats.novelty = Some(nov);
+        Ok(stats)
+    }
+}
