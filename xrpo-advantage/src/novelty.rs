@@ -104,47 +104,71 @@ impl<S: AdvantageShaper> AdvantageShaper for NoveltySharpening<S> {
         let mut nov = NoveltyStats::default();
         for w in batch.offsets().windows(2) {
             let range = w[0]..w[1];
-            let (r, s, a) = (
-                &rewards[range.clone()],
-                &seq_logprob[range.clone()],
-                &mut out[range.clone()],
-            );
-            let len = lengths.map(|l| &l[range]);
-            // Responses in s̄ and eligible for a bonus: scored, and non-empty if lengths
-            // are known.
-            let eligible = |i: usize| r[i].is_some() && len.is_none_or(|l| l[i] > 0);
+            let a = &mut out[range.clone()];
             if !a.iter().any(|&a_i| a_i > 0.0) {
                 continue;
             }
-            let (mut s_sum, mut s_n) = (0.0f64, 0usize);
-            for (i, &s_i) in s.iter().enumerate() {
-                if eligible(i) {
-                    s_sum += f64::from(s_i);
-                    s_n += 1;
-                }
-            }
-            let s_bar = if s_n == 0 { 0.0 } else { s_sum / s_n as f64 };
-            for (i, a_i) in a.iter_mut().enumerate() {
-                if *a_i > 0.0 && r[i].is_some() {
-                    nov.correct_responses += 1;
-                    if !eligible(i) {
-                        continue;
-                    }
-                    let a_base = f64::from(*a_i);
-                    let eta = novelty_eta(f64::from(s[i]), s_bar);
-                    let bonus = novelty_bonus(a_base, eta, self.lambda_novelty, self.kappa_clip);
-                    if bonus > 0.0 {
-                        nov.bonused_responses += 1;
-                        nov.bonus_sum += bonus;
-                        if bonus >= self.kappa_clip * a_base {
-                            nov.clipped_responses += 1;
-                        }
-                        *a_i = (a_base + bonus) as f32;
-                    }
-                }
-            }
+            let group = GroupRef {
+                r: &rewards[range.clone()],
+                s: &seq_logprob[range.clone()],
+                len: lengths.map(|l| &l[range]),
+            };
+            self.sharpen_group(&group, a, &mut nov);
         }
         stats.novelty = Some(nov);
         Ok(stats)
+    }
+}
+
+/// One group's inputs to sharpening.
+struct GroupRef<'a> {
+    r: &'a [crate::Reward],
+    s: &'a [f32],
+    len: Option<&'a [u32]>,
+}
+
+impl GroupRef<'_> {
+    /// In s̄ and eligible for a bonus: scored, and non-empty when lengths are known.
+    #[inline]
+    fn eligible(&self, i: usize) -> bool {
+        self.r[i].is_some() && self.len.is_none_or(|l| l[i] > 0)
+    }
+}
+
+impl<S> NoveltySharpening<S> {
+    #[inline]
+    fn sharpen_group(&self, g: &GroupRef<'_>, a: &mut [f32], nov: &mut NoveltyStats) {
+        let (mut s_sum, mut s_n) = (0.0f64, 0usize);
+        for (i, &s_i) in g.s.iter().enumerate() {
+            if g.eligible(i) {
+                s_sum += f64::from(s_i);
+                s_n += 1;
+            }
+        }
+        // s̄: mean s(y_i) over eligible responses (spec §3, [our default] made precise).
+        let s_bar = if s_n == 0 { 0.0 } else { s_sum / s_n as f64 };
+        for (i, a_i) in a.iter_mut().enumerate() {
+            if !(*a_i > 0.0 && g.r[i].is_some()) {
+                continue; // Incorrect (A_i ≤ 0) or unscored: A⁺_i = A_i.
+            }
+            nov.correct_responses += 1;
+            let log_eta = f64::from(g.s[i]) - s_bar;
+            if log_eta >= 0.0 || !g.eligible(i) {
+                continue; // η_i ≥ 1: λ_nov · (1 − η_i) ≤ 0, no bonus (and no exp needed).
+            }
+            let a_base = f64::from(*a_i);
+            // 1 − η_i = −expm1(log η_i), accurate for η_i near 1. f32 precision suffices
+            // (advantages are f32) and expm1f is about twice as fast as expm1.
+            let one_minus_eta = f64::from(-(log_eta as f32).exp_m1());
+            let raw = self.lambda_novelty * one_minus_eta;
+            let cap = self.kappa_clip * a_base;
+            let bonus = raw.min(cap);
+            if bonus > 0.0 {
+                nov.bonused_responses += 1;
+                nov.bonus_sum += bonus;
+                nov.clipped_responses += usize::from(raw >= cap);
+                *a_i = (a_base + bonus) as f32;
+            }
+        }
     }
 }
