@@ -1,0 +1,343 @@
+//! The process sandbox: runs one untrusted program as a confined child process.
+//!
+//! Each run gets a fresh temporary directory (removed afterwards), an empty environment,
+//! resource limits (`RLIMIT_CPU`, `RLIMIT_AS`, `RLIMIT_FSIZE`, `RLIMIT_NOFILE`,
+//! `RLIMIT_NPROC`, `RLIMIT_CORE`), a wall-clock deadline, capped output, and a whole-tree kill.
+//! Two isolation levels exist ([`Isolation`]); the stronger one adds Linux namespaces.
+//!
+//! How the pieces hold, as root (the CI case):
+//! - every concurrent run owns a *slot* of the worker pool and runs as its own unprivileged
+//!   uid `uid_base + slot`; so `RLIMIT_NPROC` (per uid, not enforced for root) caps a fork
+//!   bomb per run, files outside world-writable directories cannot be written, and after
+//!   the run a helper that switches to that uid sends `kill(-1, SIGKILL)`, which reaches
+//!   every process the run left behind, double-forked daemons included;
+//! - [`Isolation::Namespaces`] adds fresh mount, pid, network, IPC and UTS namespaces: the
+//!   whole file system is remounted read-only except the run's directory, `/proc` shows only
+//!   the run's processes, the network namespace has nothing but a down loopback, and the
+//!   program is pid 1 of its namespace, so when it exits the kernel kills everything it
+//!   spawned.
+//!
+//! Without root the uid switch is impossible: [`Isolation::Rlimits`] then runs the program
+//! as the caller's uid (no file-system protection, no fork-bomb cap, no sweep); Namespaces is
+//! unavailable and a verifier that requires it fails closed.
+
+use super::Limits;
+use crate::VerifyError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// How strongly a program is confined. Ordered: `Rlimits < Namespaces`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Resource limits, a new session, an empty environment, a wall-clock kill, and (as
+    /// root) a per-run unprivileged uid. No network isolation; as root, world-writable
+    /// directories such as `/tmp` stay writable.
+    Rlimits,
+    /// Everything in `Rlimits`, plus fresh mount, pid, network, IPC and UTS namespaces with a
+    /// read-only file system outside the run's directory. Needs root (`CAP_SYS_ADMIN`).
+    Namespaces,
+}
+
+impl fmt::Display for Isolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Isolation::Rlimits => "rlimits",
+            Isolation::Namespaces => "namespaces",
+        })
+    }
+}
+
+/// One program to run.
+#[derive(Debug, Clone)]
+pub struct Program<'a> {
+    /// Absolute path of the executable (e.g. the Python interpreter).
+    pub executable: &'a Path,
+    /// Its arguments; relative paths resolve inside the run's directory.
+    pub args: &'a [&'a str],
+    /// Files written into the run's directory before the start: `(name, contents)`.
+    pub files: &'a [(&'a str, &'a [u8])],
+    /// What the program reads on standard input.
+    pub stdin: &'a [u8],
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    /// The program exited with this status code.
+    Exited(i32),
+    /// The program was killed by this signal (not by the sandbox's wall-clock kill).
+    Signaled(i32),
+    /// The wall-clock deadline passed; the sandbox killed the process tree.
+    WallTimeout,
+    /// Standard output or error exceeded the cap; the sandbox killed the process tree.
+    OutputLimit,
+}
+
+/// What one run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// How it ended.
+    pub termination: Termination,
+    /// Captured standard output (at most the output cap).
+    pub stdout: Vec<u8>,
+    /// Captured standard error (at most the output cap).
+    pub stderr: Vec<u8>,
+    /// Wall-clock time from spawn to exit.
+    pub wall: Duration,
+    /// CPU time (user + system) of the process and the children it waited for.
+    pub cpu: Duration,
+    /// The isolation level the run had.
+    pub isolation: Isolation,
+}
+
+/// A bounded pool of run slots; as root each slot owns one claimed sandbox uid.
+struct SlotPool {
+    free: Mutex<Vec<u32>>,
+    available: Condvar,
+    /// Claimed uids (slot `i` runs as `uids[i]`), each held by an open locked file.
+    uids: Vec<(u32, std::fs::File)>,
+}
+
+struct Slot<'a> {
+    pool: &'a SlotPool,
+    index: u32,
+}
+
+/// How many uids past `uid_base` a verifier looks at when claiming its slots.
+const UID_SEARCH: u32 = 65_536;
+
+impl SlotPool {
+    fn new(size: u32, uids: Vec<(u32, std::fs::File)>) -> Self {
+        SlotPool {
+            free: Mutex::new((0..size).rev().collect()),
+            available: Condvar::new(),
+            uids,
+        }
+    }
+
+    /// Claims `count` uids from `base` upward with `flock` on `<lock_dir>/<uid>.lock`; a lock
+    /// lives as long as its file is open, and dies with the process.
+    fn claim_uids(
+        base: u32,
+        count: u32,
+        lock_dir: &Path,
+    ) -> Result<Vec<(u32, std::fs::File)>, VerifyError> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(lock_dir)?;
+        let mut claimed = Vec::with_capacity(count as usize);
+        let end = base
+            .checked_add(UID_SEARCH)
+            .filter(|&e| e < u32::MAX - 1)
+            .ok_or_else(|| {
+                VerifyError::SandboxUnavailable(format!(
+                    "uid_base {base} leaves no room for sandbox uids"
+                ))
+            })?;
+        for uid in base..end {
+            if claimed.len() == count as usize {
+                break;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(lock_dir.join(format!("{uid}.lock")))?;
+            if sys::try_lock(&file) {
+                // A process left by an earlier holder that died must not share the uid.
+                sys::kill_all_of_uid(uid)?;
+                claimed.push((uid, file));
+            }
+        }
+        if claimed.len() < count as usize {
+            return Err(VerifyError::SandboxUnavailable(format!(
+                "could only claim {} of {count} sandbox uids in {base}..{end}",
+                claimed.len()
+            )));
+        }
+        Ok(claimed)
+    }
+
+    fn acquire(&self) -> Slot<'_> {
+        // A poisoned lock only means another thread panicked while holding it; the Vec of
+        // free indices is still consistent (push/pop are the only mutations).
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(index) = free.pop() {
+                return Slot { pool: self, index };
+            }
+            free = self.available.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.pool
+            .free
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.index);
+        self.pool.available.notify_one();
+    }
+}
+
+/// Runs programs under a fixed isolation level with a bounded number in flight.
+pub struct Sandbox {
+    isolation: Isolation,
+    limits: Limits,
+    /// Whether runs switch to the slot's claimed uid (only as root).
+    switch_uid: bool,
+    tmp_root: PathBuf,
+    pool: SlotPool,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("isolation", &self.isolation)
+            .field("limits", &self.limits)
+            .field("uids", &self.uids())
+            .field("tmp_root", &self.tmp_root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Builds a sandbox at exactly `isolation`, after checking that the level works on this
+    /// machine by running `probe` inside it; fails closed with
+    /// [`VerifyError::SandboxUnavailable`] otherwise.
+    pub fn new(
+        isolation: Isolation,
+        limits: Limits,
+        workers: u32,
+        uid_base: u32,
+        tmp_root: PathBuf,
+        probe: &Program<'_>,
+    ) -> Result<Self, VerifyError> {
+        let root = sys::is_root();
+        if isolation == Isolation::Namespaces && !root {
+            return Err(VerifyError::SandboxUnavailable(
+                "isolation `namespaces` needs root (CAP_SYS_ADMIN and CAP_SETUID); \
+                 this process is not root"
+                    .into(),
+            ));
+        }
+        let workers = workers.max(1);
+        let uids = if root {
+            SlotPool::claim_uids(uid_base, workers, &tmp_root.join("xrpo-sandbox-uids"))?
+        } else {
+            Vec::new()
+        };
+        let sandbox = Sandbox {
+            isolation,
+            limits,
+            switch_uid: root,
+            tmp_root,
+            pool: SlotPool::new(workers, uids),
+        };
+        let out = sandbox.run(probe).map_err(|e| {
+            VerifyError::SandboxUnavailable(format!(
+                "isolation `{isolation}` failed its probe run: {e}"
+            ))
+        })?;
+        if out.termination != Termination::Exited(0) {
+            return Err(VerifyError::SandboxUnavailable(format!(
+                "isolation `{isolation}`: the probe program ended with {:?}; stderr: {}",
+                out.termination,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(sandbox)
+    }
+
+    /// The isolation level every run of this sandbox has.
+    pub fn isolation(&self) -> Isolation {
+        self.isolation
+    }
+
+    /// The uids runs switch to (empty when not running as root).
+    pub fn uids(&self) -> Vec<u32> {
+        self.pool.uids.iter().map(|(uid, _)| *uid).collect()
+    }
+
+    /// Runs one program; blocks while all slots are busy. `Err` means the sandbox itself
+    /// failed (the program may not have run); program failures are in [`RunOutput`].
+    pub fn run(&self, program: &Program<'_>) -> Result<RunOutput, VerifyError> {
+        let slot = self.pool.acquire();
+        let uid = self
+            .switch_uid
+            .then(|| self.pool.uids.get(slot.index as usize).map(|(uid, _)| *uid))
+            .flatten();
+        let dir = sys::TempDir::create(&self.tmp_root, uid)?;
+        for (name, contents) in program.files {
+            if name.contains('/') || name.is_empty() || *name == "." || *name == ".." {
+                return Err(VerifyError::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("sandbox file name {name:?} must be a plain file name"),
+                )));
+            }
+            std::fs::write(dir.path().join(name), contents)?;
+        }
+        let result = sys::run_in(self.isolation, &self.limits, uid, dir.path(), program);
+        // Whatever happened, nothing of this uid may outlive the run: the next run reuses it.
+        if let Some(uid) = uid {
+            sys::kill_all_of_uid(uid)?;
+        }
+        drop(dir);
+        result
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[path = "sandbox_linux.rs"]
+mod sys;
+
+#[cfg(not(target_os = "linux"))]
+mod sys {
+    //! Non-Linux platforms have no sandbox: every run fails closed.
+    use super::*;
+
+    pub fn is_root() -> bool {
+        false
+    }
+
+    pub struct TempDir;
+
+    impl TempDir {
+        pub fn create(_: &Path, _: Option<u32>) -> Result<Self, VerifyError> {
+            Err(VerifyError::SandboxUnavailable(
+                "the code sandbox needs Linux".into(),
+            ))
+        }
+        pub fn path(&self) -> &Path {
+            Path::new("/")
+        }
+    }
+
+    pub fn run_in(
+        _: Isolation,
+        _: &Limits,
+        _: Option<u32>,
+        _: &Path,
+        _: &Program<'_>,
+    ) -> Result<RunOutput, VerifyError> {
+        Err(VerifyError::SandboxUnavailable(
+            "the code sandbox needs Linux".into(),
+        ))
+    }
+
+    pub fn kill_all_of_uid(_: u32) -> Result<(), VerifyError> {
+        Ok(())
+    }
+
+    pub fn try_lock(_: &std::fs::File) -> bool {
+        false
+    }
+}

@@ -1,0 +1,554 @@
+//! Linux implementation of the sandbox: `pre_exec` confinement, a `poll` loop over the
+//! child's pipes and its pidfd, and whole-tree kills.
+
+use super::{Isolation, Program, RunOutput, Termination};
+use crate::VerifyError;
+use crate::code::Limits;
+use std::ffi::CString;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long the pipes may stay open after the program exited and its tree was killed.
+const DRAIN_GRACE: Duration = Duration::from_millis(200);
+/// Bytes moved per `read`/`write` call.
+const CHUNK: usize = 64 * 1024;
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Takes an exclusive, non-blocking `flock` on `file`; false if another holder has it.
+pub fn try_lock(file: &std::fs::File) -> bool {
+    // SAFETY: flock on a descriptor we own.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// A fresh directory owned by the run's uid; removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn create(root: &Path, uid: Option<u32>) -> Result<Self, VerifyError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "xrpo-code-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = root.join(name);
+        std::fs::create_dir(&path)?;
+        let dir = TempDir(path);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o700))?;
+        if let Some(uid) = uid {
+            std::os::unix::fs::chown(&dir.0, Some(uid), Some(uid))?;
+        }
+        Ok(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // Best effort: a failure leaves a directory behind but must not fail the verdict.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Kills every process owned by `uid`: a forked helper switches to that uid and sends
+/// `kill(-1, SIGKILL)`, which reaches all processes it may signal (never itself), in this
+/// pid namespace and all below it.
+pub fn kill_all_of_uid(uid: u32) -> Result<(), VerifyError> {
+    // SAFETY: the child only makes raw syscalls and exits; no allocation, no locks.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(VerifyError::Io(io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        // SAFETY: raw syscalls on the single thread of the forked child.
+        unsafe {
+            if libc::syscall(libc::SYS_setresgid, uid, uid, uid) == 0
+                && libc::syscall(libc::SYS_setresuid, uid, uid, uid) == 0
+            {
+                libc::kill(-1, libc::SIGKILL);
+                libc::_exit(0);
+            }
+            libc::_exit(1);
+        }
+    }
+    let status = wait_pid(pid, None)?;
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        Ok(())
+    } else {
+        Err(VerifyError::SandboxUnavailable(format!(
+            "could not switch to sandbox uid {uid} to kill its leftover processes (status {status})"
+        )))
+    }
+}
+
+fn wait_pid(pid: libc::pid_t, rusage: Option<&mut libc::rusage>) -> Result<i32, VerifyError> {
+    let mut status = 0;
+    let usage = rusage.map_or(std::ptr::null_mut(), |r| r as *mut libc::rusage);
+    loop {
+        // SAFETY: `status` and `usage` (or null) are valid for writes.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, usage) };
+        if r == pid {
+            return Ok(status);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(VerifyError::Io(err));
+        }
+    }
+}
+
+/// Everything the child needs, prepared before `fork` so that the `pre_exec` hook only
+/// makes syscalls (it must not allocate).
+struct ChildPlan {
+    namespaces: bool,
+    uid: Option<u32>,
+    dir: CString,
+    rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
+}
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const AT_RECURSIVE: libc::c_uint = 0x8000;
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+fn check(r: libc::c_long) -> io::Result<()> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+impl ChildPlan {
+    /// Runs in the forked child, before `exec`. Async-signal-safe calls only.
+    fn setup(&self) -> io::Result<()> {
+        // SAFETY (whole function): raw syscalls with pointers to live, NUL-terminated
+        // strings and initialised structs owned by `self` or the stack.
+        unsafe {
+            check(libc::setsid() as libc::c_long)?;
+            if self.namespaces {
+                let flags = libc::CLONE_NEWNS
+                    | libc::CLONE_NEWPID
+                    | libc::CLONE_NEWNET
+                    | libc::CLONE_NEWIPC
+                    | libc::CLONE_NEWUTS;
+                check(libc::unshare(flags) as libc::c_long)?;
+                let root = c"/".as_ptr();
+                // Private first, so nothing below propagates back to the host.
+                check(libc::mount(
+                    std::ptr::null(),
+                    root,
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) as libc::c_long)?;
+                let dir = self.dir.as_ptr();
+                check(
+                    libc::mount(dir, dir, std::ptr::null(), libc::MS_BIND, std::ptr::null())
+                        as libc::c_long,
+                )?;
+                let ro = MountAttr {
+                    attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
+                    attr_clr: 0,
+                    propagation: 0,
+                    userns_fd: 0,
+                };
+                check(libc::syscall(
+                    libc::SYS_mount_setattr,
+                    libc::AT_FDCWD,
+                    root,
+                    AT_RECURSIVE,
+                    &ro as *const MountAttr,
+                    std::mem::size_of::<MountAttr>(),
+                ))?;
+                let rw = MountAttr {
+                    attr_set: 0,
+                    attr_clr: MOUNT_ATTR_RDONLY,
+                    propagation: 0,
+                    userns_fd: 0,
+                };
+                check(libc::syscall(
+                    libc::SYS_mount_setattr,
+                    libc::AT_FDCWD,
+                    dir,
+                    0 as libc::c_uint,
+                    &rw as *const MountAttr,
+                    std::mem::size_of::<MountAttr>(),
+                ))?;
+                let pid = libc::fork();
+                if pid < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if pid > 0 {
+                    shim(pid);
+                }
+                // We are pid 1 of the new pid namespace: a /proc that shows only our tree.
+                check(libc::mount(
+                    c"proc".as_ptr(),
+                    c"/proc".as_ptr(),
+                    c"proc".as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                    std::ptr::null(),
+                ) as libc::c_long)?;
+            }
+            for &(resource, soft, hard) in &self.rlimits {
+                let lim = libc::rlimit {
+                    rlim_cur: soft,
+                    rlim_max: hard,
+                };
+                check(libc::setrlimit(resource, &lim) as libc::c_long)?;
+            }
+            if let Some(uid) = self.uid {
+                check(libc::syscall(
+                    libc::SYS_setgroups,
+                    0,
+                    std::ptr::null::<libc::gid_t>(),
+                ))?;
+                check(libc::syscall(libc::SYS_setresgid, uid, uid, uid))?;
+                check(libc::syscall(libc::SYS_setresuid, uid, uid, uid))?;
+            }
+            check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) as libc::c_long)?;
+            if self.namespaces {
+                // Set after the uid switch, which clears it. If the shim dies, so do we.
+                check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) as libc::c_long)?;
+            }
+            check(libc::chdir(self.dir.as_ptr()) as libc::c_long)?;
+        }
+        Ok(())
+    }
+}
+
+/// The parent side of the namespace fork: holds no file descriptors, waits for pid 1 of the
+/// new namespace and mirrors its exit status or signal, so the caller sees the program's.
+unsafe fn shim(child: libc::pid_t) -> ! {
+    // SAFETY: raw syscalls in a single-threaded forked child; never returns.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        let mut status = 0;
+        loop {
+            let r = libc::waitpid(child, &mut status, 0);
+            if r == child {
+                break;
+            }
+            if r < 0 && *libc::__errno_location() != libc::EINTR {
+                libc::_exit(125);
+            }
+        }
+        if libc::WIFEXITED(status) {
+            libc::_exit(libc::WEXITSTATUS(status));
+        }
+        if libc::WIFSIGNALED(status) {
+            let sig = libc::WTERMSIG(status);
+            libc::signal(sig, libc::SIG_DFL);
+            libc::kill(libc::getpid(), sig);
+            libc::_exit(128 + sig);
+        }
+        libc::_exit(125)
+    }
+}
+
+fn rlimits(limits: &Limits, cap_processes: bool) -> Vec<(libc::__rlimit_resource_t, u64, u64)> {
+    let mut v = vec![
+        // Soft limit sends SIGXCPU; the hard limit one second later sends SIGKILL.
+        (
+            libc::RLIMIT_CPU,
+            limits.cpu_time_s,
+            limits.cpu_time_s.saturating_add(1),
+        ),
+        (libc::RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
+        (
+            libc::RLIMIT_FSIZE,
+            limits.file_size_bytes,
+            limits.file_size_bytes,
+        ),
+        (libc::RLIMIT_NOFILE, limits.open_files, limits.open_files),
+        (libc::RLIMIT_CORE, 0, 0),
+    ];
+    if cap_processes {
+        v.push((libc::RLIMIT_NPROC, limits.processes, limits.processes));
+    }
+    v
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        check(flags as libc::c_long)?;
+        check(libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) as libc::c_long)
+    }
+}
+
+/// Kills the run's process group (its session leader's pid) and, as root, every process of
+/// its uid.
+fn kill_tree(pgid: libc::pid_t, uid: Option<u32>) -> Result<(), VerifyError> {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    match uid {
+        Some(uid) => kill_all_of_uid(uid),
+        None => Ok(()),
+    }
+}
+
+/// Reads what is available from `fd` into `buf`; `Ok(true)` at end of file. Stops reading
+/// (returning `Ok(false)`) once `buf` holds more than `cap` bytes.
+fn drain(pipe: &mut impl Read, buf: &mut Vec<u8>, cap: usize) -> io::Result<bool> {
+    let mut chunk = [0u8; CHUNK];
+    loop {
+        match pipe.read(&mut chunk) {
+            Ok(0) => return Ok(true),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() > cap {
+                    return Ok(false);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub fn run_in(
+    isolation: Isolation,
+    limits: &Limits,
+    uid: Option<u32>,
+    dir: &Path,
+    program: &Program<'_>,
+) -> Result<RunOutput, VerifyError> {
+    let plan = ChildPlan {
+        namespaces: isolation == Isolation::Namespaces,
+        uid,
+        dir: CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
+            VerifyError::SandboxUnavailable(format!("temp dir {dir:?} contains a NUL byte"))
+        })?,
+        rlimits: rlimits(limits, uid.is_some()),
+    };
+    let mut cmd = Command::new(program.executable);
+    cmd.args(program.args)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: `setup` makes only async-signal-safe syscalls and does not allocate.
+    unsafe { cmd.pre_exec(move || plan.setup()) };
+    let start = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| {
+        VerifyError::SandboxUnavailable(format!(
+            "could not start {:?} under isolation `{isolation}`: {e}",
+            program.executable
+        ))
+    })?;
+    let pid = child.id() as libc::pid_t;
+    // From here on the child runs; every exit path below must kill and reap it.
+    let result = supervise(&mut child, pid, uid, limits, program.stdin, start);
+    if result.is_err() {
+        let _ = kill_tree(pid, uid);
+    }
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let status = wait_pid(pid, Some(&mut usage))?;
+    let wall = start.elapsed();
+    let (termination, stdout, stderr) = result?;
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let termination = termination.unwrap_or(if libc::WIFEXITED(status) {
+        Termination::Exited(libc::WEXITSTATUS(status))
+    } else {
+        Termination::Signaled(libc::WTERMSIG(status))
+    });
+    Ok(RunOutput {
+        termination,
+        stdout,
+        stderr,
+        wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        isolation,
+    })
+}
+
+type Supervised = (Option<Termination>, Vec<u8>, Vec<u8>);
+
+/// Feeds stdin, collects capped output, enforces the wall-clock deadline, and kills the
+/// tree once the program exits (so leftover descendants cannot hold the pipes open).
+fn supervise(
+    child: &mut std::process::Child,
+    pid: libc::pid_t,
+    uid: Option<u32>,
+    limits: &Limits,
+    input: &[u8],
+    start: Instant,
+) -> Result<Supervised, VerifyError> {
+    // SAFETY: pidfd_open returns a new descriptor that we own, or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    check(pidfd)?;
+    // SAFETY: `pidfd` is a fresh, valid descriptor owned by nobody else.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) };
+    let mut stdin = child.stdin.take();
+    let to_file = |fd: OwnedFd| std::fs::File::from(fd);
+    let mut stdout = child.stdout.take().map(|p| to_file(p.into()));
+    let mut stderr = child.stderr.take().map(|p| to_file(p.into()));
+    for fd in [
+        stdout.as_ref().map(|p| p.as_raw_fd()),
+        stderr.as_ref().map(|p| p.as_raw_fd()),
+    ]
+    .into_iter()
+    .chain([stdin.as_ref().map(|p| p.as_raw_fd())])
+    .flatten()
+    {
+        set_nonblocking(fd)?;
+    }
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut written = 0usize;
+    if input.is_empty() {
+        stdin = None;
+    }
+    let deadline = start + limits.wall_time();
+    let mut termination: Option<Termination> = None;
+    let mut exited = false;
+    let mut drain_until: Option<Instant> = None;
+    loop {
+        if exited && stdout.is_none() && stderr.is_none() {
+            break;
+        }
+        let now = Instant::now();
+        if termination.is_none() && now >= deadline {
+            termination = Some(Termination::WallTimeout);
+            kill_tree(pid, uid)?;
+            drain_until = Some(now + DRAIN_GRACE);
+        }
+        if let Some(until) = drain_until
+            && now >= until
+        {
+            if exited {
+                // Something we could not kill still holds a pipe: stop reading.
+                break;
+            }
+            // Killed but not yet exited: keep waiting on the pidfd only.
+            stdout = None;
+            stderr = None;
+        }
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
+        let mut push = |fd: RawFd, events: libc::c_short| {
+            fds.push(libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            });
+        };
+        if !exited {
+            push(pidfd.as_raw_fd(), libc::POLLIN);
+        }
+        if let Some(p) = &stdout {
+            push(p.as_raw_fd(), libc::POLLIN);
+        }
+        if let Some(p) = &stderr {
+            push(p.as_raw_fd(), libc::POLLIN);
+        }
+        if let Some(p) = &stdin {
+            push(p.as_raw_fd(), libc::POLLOUT);
+        }
+        let wake = match drain_until {
+            Some(until) if termination.is_some() => until,
+            Some(until) => until.min(deadline),
+            None => deadline,
+        };
+        let timeout_ms = wake
+            .saturating_duration_since(now)
+            .as_millis()
+            .clamp(1, 60_000) as i32;
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(VerifyError::Io(e));
+        }
+        let ready = |fd: RawFd| fds.iter().any(|p| p.fd == fd && p.revents != 0);
+        if let Some(p) = &mut stdin
+            && ready(p.as_raw_fd())
+        {
+            let end = (written + CHUNK).min(input.len());
+            match p.write(&input[written..end]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The program closed its stdin (or died): it does not want the rest.
+                Err(_) => written = input.len(),
+            }
+            if written >= input.len() {
+                stdin = None;
+            }
+        }
+        for (pipe, buf) in [(&mut stdout, &mut out), (&mut stderr, &mut err)] {
+            let Some(p) = pipe else { continue };
+            if !ready(p.as_raw_fd()) {
+                continue;
+            }
+            let eof = drain(p, buf, limits.output_bytes)?;
+            if buf.len() > limits.output_bytes {
+                buf.truncate(limits.output_bytes);
+                if termination.is_none() {
+                    termination = Some(Termination::OutputLimit);
+                    kill_tree(pid, uid)?;
+                    drain_until = Some(Instant::now() + DRAIN_GRACE);
+                }
+                *pipe = None;
+            } else if eof {
+                *pipe = None;
+            }
+        }
+        if !exited && ready(pidfd.as_raw_fd()) {
+            exited = true;
+            stdin = None;
+            // Descendants that outlived the program must not keep the pipes open.
+            kill_tree(pid, uid)?;
+            drain_until.get_or_insert(Instant::now() + DRAIN_GRACE);
+        }
+    }
+    Ok((termination, out, err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_caps_and_reports_eof() {
+        let mut buf = Vec::new();
+        let mut src: &[u8] = b"hello";
+        assert!(drain(&mut src, &mut buf, 100).unwrap());
+        assert_eq!(buf, b"hello");
+        let mut big: &[u8] = &[7u8; 3 * CHUNK];
+        let mut buf = Vec::new();
+        assert!(!drain(&mut big, &mut buf, 10).unwrap());
+        assert!(buf.len() > 10);
+    }
+}
