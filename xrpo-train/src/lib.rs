@@ -12,3 +12,5 @@ pub mod eval;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod tokenizer;
+pub mod weights;
