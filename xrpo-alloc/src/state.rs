@@ -1,0 +1,62 @@
+//! [`AllocatorState`]: what an allocator carries across steps, for checkpoints.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Checkpoint state of an allocator: everything it carries from one training step to the
+/// next, so a resumed run continues exactly. Versioned: a reader refuses newer formats.
+///
+/// ```
+/// use xrpo_alloc::{AllocatorState, RolloutAllocator, XrpoAllocator, XrpoConfig};
+/// let mut a = XrpoAllocator::new(XrpoConfig::default())?;
+/// a.finish_step();
+/// let json = serde_json::to_string(&a.state()).unwrap();
+/// let mut b = XrpoAllocator::new(XrpoConfig::default())?;
+/// b.restore(&serde_json::from_str::<AllocatorState>(&json).unwrap())?;
+/// assert_eq!(b.state().completed_steps, 1);
+/// # Ok::<(), xrpo_alloc::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocatorState {
+    /// Format version; this crate writes [`AllocatorState::VERSION`].
+    pub version: u32,
+    /// Name of the allocator that wrote it ([`crate::RolloutAllocator::name`]).
+    pub allocator: String,
+    /// Training steps completed (the count behind `T` with the `training_steps` clock).
+    pub completed_steps: u64,
+}
+
+impl AllocatorState {
+    /// The format version this crate writes and reads.
+    pub const VERSION: u32 = 1;
+
+    /// A fresh state for allocator `name`.
+    pub fn new(name: &str, completed_steps: u64) -> Self {
+        Self {
+            version: Self::VERSION,
+            allocator: name.to_owned(),
+            completed_steps,
+        }
+    }
+
+    /// Checks that this state can be loaded by allocator `name`.
+    ///
+    /// # Errors
+    /// [`Error::IncompatibleState`] for a newer version or another allocator's state.
+    pub fn check(&self, name: &str) -> Result<(), Error> {
+        let refuse = |reason| Error::IncompatibleState {
+            version: self.version,
+            allocator: self.allocator.clone(),
+            reason,
+        };
+        if self.version > Self::VERSION {
+            return Err(refuse("written by a newer xrpo-alloc"));
+        }
+        if self.allocator != name {
+            return Err(refuse("written by a different allocator"));
+        }
+        Ok(())
+    }
+}

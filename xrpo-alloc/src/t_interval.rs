@@ -1,0 +1,202 @@
+//! The Student-t confidence-interval half-width `h_q` and the expected uncertainty
+//! reduction `Δ̂_q` of one more rollout (XRPO spec §1).
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Degrees of freedom above which quantiles are not cached (computed on demand instead).
+pub const MAX_CACHED_DOF: usize = 1 << 16;
+
+/// The Student-t quantile `t_{1-α/2, dof}` (two-sided confidence level `1 − α`).
+///
+/// Returns NaN when `dof == 0` or `alpha` is outside `(0, 1)`. Computed with statrs's
+/// inverse CDF, which is slow (an iterative inversion): use [`TQuantiles`] in loops.
+///
+/// ```
+/// // Published table value: t_{0.975, 3} = 3.182.
+/// let t = xrpo_alloc::t_interval::t_quantile(0.05, 3);
+/// assert!((t - 3.182).abs() < 5e-4);
+/// ```
+pub fn t_quantile(alpha: f64, dof: usize) -> f64 {
+    if dof == 0 || !(alpha > 0.0 && alpha < 1.0) {
+        return f64::NAN;
+    }
+    match StudentsT::new(0.0, 1.0, dof as f64) {
+        Ok(dist) => dist.inverse_cdf(1.0 - alpha / 2.0),
+        Err(_) => f64::NAN,
+    }
+}
+
+/// Half-width of the t confidence interval of the mean reward:
+/// `h_q(n) = t_{1-α/2, n-1} · s_q / √n` (XRPO, arXiv 2510.06672, §/Eq. TBD).
+///
+/// `t` is `t_{1-α/2, n-1}`. Requires `n ≥ 2`.
+pub fn half_width(t: f64, s_q: f64, n: usize) -> f64 {
+    t * s_q / (n as f64).sqrt()
+}
+
+/// Per-unit-std expected reduction `c(n) = t_{1-α/2,n-1}/√n − t_{1-α/2,n}/√(n+1)`, so that
+/// `Δ̂_q(n) = h_q(n) − h_q(n+1) = s_q · c(n)` with `s_q` held at its current estimate
+/// (XRPO, arXiv 2510.06672, §/Eq. TBD). Requires `n ≥ 2`.
+fn reduction_coefficient(t_n_minus_1: f64, t_n: f64, n: usize) -> f64 {
+    let h_now = half_width(t_n_minus_1, 1.0, n);
+    let h_next = half_width(t_n, 1.0, n + 1);
+    h_now - h_next
+}
+
+/// Cached Student-t quantiles `t_{1-α/2, dof}` for `dof = 1..=max_dof`, and the
+/// per-unit-std reductions `c(n)` built from them, so the allocator's inner loop does a
+/// table lookup instead of statrs's slow inverse CDF. Degrees of freedom past the table
+/// fall back to the direct computation.
+#[derive(Debug, Clone)]
+pub struct TQuantiles {
+    alpha: f64,
+    /// `t[dof]`; `t[0]` is NaN.
+    t: Vec<f64>,
+    /// `c[n]` for `n ≥ 2` (`c[0]`, `c[1]` are +∞: see [`TQuantiles::delta_hat`]).
+    c: Vec<f64>,
+    /// `1/√n` (`inv_sqrt[0]` is +∞).
+    inv_sqrt: Vec<f64>,
+}
+
+impl TQuantiles {
+    /// Caches quantiles for degrees of freedom `1..=max_dof` (at most
+    /// [`MAX_CACHED_DOF`]) at significance `alpha`.
+    pub fn new(alpha: f64, max_dof: usize) -> Self {
+        let max_dof = max_dof.clamp(1, MAX_CACHED_DOF);
+        let t: Vec<f64> = (0..=max_dof).map(|dof| t_quantile(alpha, dof)).collect();
+        // c(n) needs t at n-1 and n, so it is cached for n ≤ max_dof.
+        let c = (0..=max_dof)
+            .map(|n| {
+                if n < 2 {
+                    f64::INFINITY
+                } else {
+                    reduction_coefficient(t[n - 1], t[n], n)
+                }
+            })
+            .collect();
+        let inv_sqrt = (0..=max_dof).map(|n| 1.0 / (n as f64).sqrt()).collect();
+        Self {
+            alpha,
+            t,
+            c,
+            inv_sqrt,
+        }
+    }
+
+    /// The significance level α.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// `t_{1-α/2, dof}` (cached when `dof` is in the table).
+    pub fn t(&self, dof: usize) -> f64 {
+        match self.t.get(dof) {
+            Some(&t) => t,
+            None => t_quantile(self.alpha, dof),
+        }
+    }
+
+    /// `h_q(n) = t_{1-α/2, n-1} · s_q / √n`; `n` must be ≥ 2.
+    pub fn half_width(&self, s_q: f64, n: usize) -> f64 {
+        half_width(self.t(n.saturating_sub(1)), s_q, n)
+    }
+
+    /// `c(n)`: `Δ̂_q(n) / s_q`. +∞ for `n < 2`.
+    #[inline]
+    pub fn reduction_coefficient(&self, n: usize) -> f64 {
+        match self.c.get(n) {
+            Some(&c) => c,
+            None => reduction_coefficient(self.t(n - 1), self.t(n), n),
+        }
+    }
+
+    /// `1/√n` (cached for small `n`).
+    #[inline]
+    pub fn inv_sqrt(&self, n: usize) -> f64 {
+        match self.inv_sqrt.get(n) {
+            Some(&v) => v,
+            None => 1.0 / (n as f64).sqrt(),
+        }
+    }
+
+    /// Expected uncertainty reduction of one more rollout,
+    /// `Δ̂_q(n) = h_q(n) − h_q(n+1)` with `s_q` held fixed (XRPO, arXiv 2510.06672,
+    /// §/Eq. TBD).
+    ///
+    /// **[our default] for `n < 2`:** `s_q` and `t_{·, n-1}` do not exist, so `Δ̂` is
+    /// +∞: a prompt with fewer than two scored rewards outranks every other prompt until
+    /// it has two (see [`crate::XrpoAllocator`]).
+    #[inline]
+    pub fn delta_hat(&self, s_q: f64, n: usize) -> f64 {
+        if n < 2 {
+            return f64::INFINITY;
+        }
+        s_q * self.reduction_coefficient(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Published two-sided 95% Student-t table values (any statistics textbook table).
+    const TABLE: [(usize, f64); 6] = [
+        (1, 12.706),
+        (2, 4.303),
+        (3, 3.182),
+        (10, 2.228),
+        (30, 2.042),
+        (120, 1.980),
+    ];
+
+    #[test]
+    fn quantiles_match_published_table() {
+        for (dof, expected) in TABLE {
+            let t = t_quantile(0.05, dof);
+            assert!((t - expected).abs() < 5e-4, "dof {dof}: {t} vs {expected}");
+        }
+        // 99%: t_{0.995, 5} = 4.032.
+        assert!((t_quantile(0.01, 5) - 4.032).abs() < 5e-4);
+    }
+
+    #[test]
+    fn cache_equals_direct_and_extends_past_table() {
+        let q = TQuantiles::new(0.05, 8);
+        for dof in 1..20 {
+            assert_eq!(q.t(dof), t_quantile(0.05, dof));
+        }
+        assert_eq!(q.reduction_coefficient(15), {
+            let t14 = t_quantile(0.05, 14);
+            let t15 = t_quantile(0.05, 15);
+            t14 / 15f64.sqrt() - t15 / 16f64.sqrt()
+        });
+    }
+
+    #[test]
+    fn delta_hat_by_hand() {
+        let q = TQuantiles::new(0.05, 64);
+        // Rewards [1, 0, 1, 0]: s = sqrt(1/3) = 0.57735.
+        // h(4) = t_{.975,3} · s / 2      = 3.182446 · 0.577350 / 2        = 0.918693
+        // h(5) = t_{.975,4} · s / √5     = 2.776445 · 0.577350 / 2.236068 = 0.716875
+        // Δ̂(4) = 0.918693 − 0.716875 = 0.201818
+        let s = (1.0f64 / 3.0).sqrt();
+        assert!((q.half_width(s, 4) - 0.918693).abs() < 2e-6);
+        assert!((q.delta_hat(s, 4) - 0.201818).abs() < 2e-6);
+        // n = 2, s = 0.70711 (rewards [1, 0]):
+        // h(2) = 12.706205 · 0.707107 / 1.414214 = 6.353102
+        // h(3) =  4.302653 · 0.707107 / 1.732051 = 1.756551;  Δ̂(2) = 4.596552
+        assert!((q.delta_hat(0.5f64.sqrt(), 2) - 4.596552).abs() < 2e-6);
+        // Zero variance: h = 0, so Δ̂ = 0.
+        assert_eq!(q.delta_hat(0.0, 7), 0.0);
+        // n < 2: +∞ by our documented convention.
+        assert_eq!(q.delta_hat(0.3, 1), f64::INFINITY);
+        assert_eq!(q.delta_hat(0.0, 0), f64::INFINITY);
+    }
+
+    #[test]
+    fn bad_arguments_give_nan() {
+        assert!(t_quantile(0.05, 0).is_nan());
+        assert!(t_quantile(0.0, 3).is_nan());
+        assert!(t_quantile(1.0, 3).is_nan());
+    }
+}
