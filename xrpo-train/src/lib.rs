@@ -11,6 +11,7 @@
 pub mod eval;
 pub mod loss;
 pub mod model;
+pub mod sampler;
 pub mod optim;
 pub mod tokenizer;
 pub mod weights;
