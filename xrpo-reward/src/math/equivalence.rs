@@ -1,0 +1,734 @@
+//! Whether two parsed answers are the same answer.
+//!
+//! Numbers compare exactly as rationals; a decimal literal on either side rounds both to
+//! [`MathConfig::precision`] places (Math-Verify's `float_rounding`); irrational values
+//! compare within [`MathConfig::rel_tol`]. Expressions with variables compare by
+//! evaluation at deterministic pseudo-random points. Relations compare up to a non-zero
+//! factor (`2x+4y-3=0` ≡ `y=-x/2+3/4`), with flipped sides (`x<1` ≡ `-x>-1`). Tuples are
+//! ordered, sets unordered (duplicates collapse), intervals compare ends and openness.
+//!
+//! Conventions taken from Math-Verify (documented, each pinned by a conformance case):
+//! - `x = 5` against `5`: an assignment (a left side made only of symbols) is its value;
+//!   a chain `x = 1+1 = 2` is `x = 2` (its last side).
+//! - A percentage accepts both its value and its bare number (`28\%` vs `28`).
+//! - A tuple against a set compares in the set's written order.
+//! - A relation gold (`-2 ≤ x ≤ 7`) against a set prediction (`[-2, 7]`) compares as a
+//!   set; the reverse only with `allow_set_relation_comp`.
+
+use std::cell::Cell;
+
+use super::ast::{Constant, Func, Node, RelOp};
+use super::config::MathConfig;
+use super::eval::{Env, EvalError, Val, eval};
+use super::number::Rational;
+
+/// The result of comparing two answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Comparison {
+    /// Whether the answers are equivalent.
+    pub equal: bool,
+    /// Whether some part could not be evaluated because it ran past a cap.
+    pub too_large: bool,
+}
+
+/// Compares a gold answer with a predicted one.
+pub fn compare(gold: &Node, pred: &Node, cfg: &MathConfig) -> Comparison {
+    let c = Comparer {
+        cfg,
+        too_large: Cell::new(false),
+        budget: Cell::new(4096),
+    };
+    let pred = if cfg.strict {
+        pred.clone()
+    } else {
+        let (gs, ps) = (gold.free_symbols(), pred.free_symbols());
+        if gs.len() == ps.len() {
+            pred.rename(&|name| {
+                ps.iter()
+                    .position(|p| p == name)
+                    .map_or_else(|| name.to_string(), |i| gs[i].clone())
+            })
+        } else {
+            pred.clone()
+        }
+    };
+    let equal = c.cmp(gold, &pred);
+    Comparison {
+        equal,
+        too_large: c.too_large.get(),
+    }
+}
+
+struct Comparer<'a> {
+    cfg: &'a MathConfig,
+    too_large: Cell<bool>,
+    /// Element comparisons left; bounds the work on huge sets.
+    budget: Cell<u32>,
+}
+
+fn is_symbolic(n: &Node) -> bool {
+    !n.any(&|x| matches!(x, Node::Num(_) | Node::Text(_)))
+        && n.any(&|x| matches!(x, Node::Sym(_) | Node::Apply(..)))
+}
+
+fn is_equation(n: &Node) -> bool {
+    matches!(n, Node::Rel(_, ops) if ops.iter().all(|o| *o == RelOp::Eq))
+}
+
+fn is_assignment(n: &Node) -> bool {
+    matches!(n, Node::Rel(terms, _) if is_equation(n) && terms.first().is_some_and(is_symbolic))
+}
+
+fn is_setlike(n: &Node) -> bool {
+    matches!(
+        n,
+        Node::Set(_) | Node::Tuple(_) | Node::Interval { .. } | Node::Union(_)
+    )
+}
+
+fn last_side(n: &Node) -> Node {
+    match n {
+        Node::Rel(terms, _) => terms.last().cloned().unwrap_or(Node::Set(vec![])),
+        other => other.clone(),
+    }
+}
+
+fn has_pm(n: &Node) -> bool {
+    n.any(&|x| matches!(x, Node::PlusMinus(..)))
+}
+
+/// Replaces the first `±` by `+` (`plus`) or `−`.
+fn pick_pm(n: &Node, plus: bool, done: &mut bool) -> Node {
+    if *done {
+        return n.clone();
+    }
+    if let Node::PlusMinus(a, b) = n {
+        *done = true;
+        let b = if plus {
+            (**b).clone()
+        } else {
+            Node::Neg(b.clone())
+        };
+        return Node::Add(vec![(**a).clone(), b]);
+    }
+    let mut out = n.clone();
+    match &mut out {
+        Node::Neg(a) | Node::Percent(a) => **a = pick_pm(a, plus, done),
+        Node::Div(a, b) | Node::Pow(a, b) => {
+            **a = pick_pm(a, plus, done);
+            **b = pick_pm(b, plus, done);
+        }
+        Node::Add(v) | Node::Mul(v) | Node::Func(_, v) | Node::Apply(_, v) | Node::Rel(v, _) => {
+            for x in v.iter_mut() {
+                *x = pick_pm(x, plus, done);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// All sign choices of the `±` in a scalar (at most 16).
+fn expand_pm(n: &Node, depth: u32) -> Vec<Node> {
+    if depth >= 4 || !has_pm(n) {
+        return vec![n.clone()];
+    }
+    let mut out = Vec::new();
+    for plus in [true, false] {
+        let mut done = false;
+        let picked = pick_pm(n, plus, &mut done);
+        out.extend(expand_pm(&picked, depth + 1));
+    }
+    out
+}
+
+/// `1 ± √2` becomes the set `{1+√2, 1−√2}`; inside a set, the choices join the set.
+fn expand_answer(n: &Node) -> Node {
+    match n {
+        Node::Set(items) => Node::Set(items.iter().flat_map(|x| expand_pm(x, 0)).collect()),
+        Node::Tuple(_) | Node::Interval { .. } | Node::Union(_) | Node::Matrix(_) => n.clone(),
+        Node::Rel(terms, ops) if ops.len() == 1 && has_pm(&terms[1]) && !has_pm(&terms[0]) => {
+            let choices = expand_pm(&terms[1], 0);
+            Node::Set(
+                choices
+                    .into_iter()
+                    .map(|c| Node::Rel(vec![terms[0].clone(), c], ops.clone()))
+                    .collect(),
+            )
+        }
+        other if has_pm(other) => Node::Set(expand_pm(other, 0)),
+        other => other.clone(),
+    }
+}
+
+/// One link `f op 0` of a relation chain, with `>`/`≥` turned around.
+fn links(terms: &[Node], ops: &[RelOp]) -> Option<Vec<(Node, RelOp)>> {
+    let mut out = Vec::new();
+    for (k, op) in ops.iter().enumerate() {
+        let (a, b) = (terms[k].clone(), terms[k + 1].clone());
+        let diff = |x: Node, y: Node| Node::Add(vec![x, Node::Neg(Box::new(y))]);
+        out.push(match op {
+            RelOp::Eq | RelOp::Ne | RelOp::Lt | RelOp::Le => (diff(a, b), *op),
+            RelOp::Gt => (diff(b, a), RelOp::Lt),
+            RelOp::Ge => (diff(b, a), RelOp::Le),
+            RelOp::In => return None,
+        });
+    }
+    Some(out)
+}
+
+/// A one-variable inequality as the interval (or point set) it describes.
+fn relation_as_set(n: &Node) -> Option<Node> {
+    let Node::Rel(terms, ops) = n else {
+        return None;
+    };
+    let constant = |x: &Node| x.free_symbols().is_empty() && !is_setlike(x);
+    let inf = || Node::Const(Constant::Infinity);
+    let ninf = || Node::Neg(Box::new(Node::Const(Constant::Infinity)));
+    let interval = |lo: Node, hi: Node, lo_open: bool, hi_open: bool| Node::Interval {
+        lo: Box::new(lo),
+        hi: Box::new(hi),
+        lo_open,
+        hi_open,
+    };
+    match (terms.as_slice(), ops.as_slice()) {
+        ([a, _, b], [o1, o2]) if constant(a) && constant(b) => {
+            let lower = |o: &RelOp| matches!(o, RelOp::Lt | RelOp::Le);
+            let upper = |o: &RelOp| matches!(o, RelOp::Gt | RelOp::Ge);
+            if lower(o1) && lower(o2) {
+                Some(interval(
+                    a.clone(),
+                    b.clone(),
+                    *o1 == RelOp::Lt,
+                    *o2 == RelOp::Lt,
+                ))
+            } else if upper(o1) && upper(o2) {
+                Some(interval(
+                    b.clone(),
+                    a.clone(),
+                    *o2 == RelOp::Gt,
+                    *o1 == RelOp::Gt,
+                ))
+            } else {
+                None
+            }
+        }
+        ([x, c], [op]) | ([c, x], [op]) if constant(c) && !constant(x) => {
+            // Orient as `x op c`.
+            let op = if std::ptr::eq(c, &terms[0]) {
+                match op {
+                    RelOp::Lt => RelOp::Gt,
+                    RelOp::Le => RelOp::Ge,
+                    RelOp::Gt => RelOp::Lt,
+                    RelOp::Ge => RelOp::Le,
+                    other => *other,
+                }
+            } else {
+                *op
+            };
+            let c = c.clone();
+            Some(match op {
+                RelOp::Lt => interval(ninf(), c, true, true),
+                RelOp::Le => interval(ninf(), c, true, false),
+                RelOp::Gt => interval(c, inf(), true, true),
+                RelOp::Ge => interval(c, inf(), false, true),
+                RelOp::Eq => Node::Set(vec![c]),
+                _ => return None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The letters of a product of variables, for comparing with words (`odd` vs `\text{odd}`).
+fn letters(n: &Node) -> Option<String> {
+    match n {
+        Node::Text(t) => Some(t.clone()),
+        Node::Sym(s) => Some(s.clone()),
+        Node::Const(Constant::E) => Some("e".into()),
+        Node::Const(Constant::Pi) => Some("pi".into()),
+        Node::Mul(v) => v
+            .iter()
+            .map(letters)
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.concat()),
+        Node::Tuple(v) if v.len() == 1 => letters(&v[0]),
+        _ => None,
+    }
+}
+
+fn text_key(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
+    t.trim_start_matches('(').trim_end_matches(')').to_string()
+}
+
+/// Sums and products of matrices folded into one matrix of scalar expressions.
+fn fold_matrix(n: &Node) -> Option<Vec<Vec<Node>>> {
+    match n {
+        Node::Matrix(rows) => Some(rows.clone()),
+        Node::Add(terms) => {
+            let ms = terms.iter().map(fold_matrix).collect::<Option<Vec<_>>>()?;
+            let first = ms.first()?;
+            let (r, c) = (first.len(), first.first()?.len());
+            if ms
+                .iter()
+                .any(|m| m.len() != r || m.iter().any(|row| row.len() != c))
+            {
+                return None;
+            }
+            Some(
+                (0..r)
+                    .map(|i| {
+                        (0..c)
+                            .map(|j| Node::Add(ms.iter().map(|m| m[i][j].clone()).collect()))
+                            .collect()
+                    })
+                    .collect(),
+            )
+        }
+        Node::Neg(a) => Some(
+            fold_matrix(a)?
+                .into_iter()
+                .map(|row| row.into_iter().map(|x| Node::Neg(Box::new(x))).collect())
+                .collect(),
+        ),
+        Node::Mul(fs) => {
+            let mut acc: Option<Vec<Vec<Node>>> = None;
+            let mut scalars = Vec::new();
+            for f in fs {
+                match fold_matrix(f) {
+                    Some(m) => {
+                        acc = Some(match acc {
+                            None => m,
+                            Some(a) => {
+                                let (r, k, c) = (a.len(), m.len(), m.first()?.len());
+                                if a.first()?.len() != k {
+                                    return None;
+                                }
+                                (0..r)
+                                    .map(|i| {
+                                        (0..c)
+                                            .map(|j| {
+                                                Node::Add(
+                                                    (0..k)
+                                                        .map(|t| {
+                                                            Node::Mul(vec![
+                                                                a[i][t].clone(),
+                                                                m[t][j].clone(),
+                                                            ])
+                                                        })
+                                                        .collect(),
+                                                )
+                                            })
+                                            .collect()
+                                    })
+                                    .collect()
+                            }
+                        })
+                    }
+                    None => scalars.push(f.clone()),
+                }
+            }
+            let m = acc?;
+            if scalars.is_empty() {
+                return Some(m);
+            }
+            let s = Node::Mul(scalars);
+            Some(
+                m.into_iter()
+                    .map(|row| {
+                        row.into_iter()
+                            .map(|x| Node::Mul(vec![s.clone(), x]))
+                            .collect()
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Deterministic sample value in `[0.3, 2.7)` for variable `var` at point `k`.
+fn sample(k: usize, var: usize) -> f64 {
+    let mut h = (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (var as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+        ^ 0x1656_67B1_9E37_79F9;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^= h >> 33;
+    0.3 + 2.4 * ((h >> 11) as f64 / (1u64 << 53) as f64)
+}
+
+impl Comparer<'_> {
+    fn spend(&self) -> bool {
+        let b = self.budget.get();
+        if b == 0 {
+            self.too_large.set(true);
+            return false;
+        }
+        self.budget.set(b - 1);
+        true
+    }
+
+    fn cmp(&self, gold: &Node, pred: &Node) -> bool {
+        if !self.spend() {
+            return false;
+        }
+        let mut g = expand_answer(gold);
+        let mut p = expand_answer(pred);
+        // `x \in S` is `S`.
+        for n in [&mut g, &mut p] {
+            if let Node::Rel(terms, ops) = n
+                && ops.as_slice() == [RelOp::In]
+            {
+                *n = terms[1].clone();
+            }
+        }
+        let (g_assign, p_assign) = (is_assignment(&g), is_assignment(&p));
+        let (g_eq, p_eq) = (is_equation(&g), is_equation(&p));
+        if g_assign && let Node::Rel(terms, _) = &g {
+            g = Node::Rel(vec![terms[0].clone(), last_side(&g)], vec![RelOp::Eq]);
+        }
+        if p_assign && let Node::Rel(terms, _) = &p {
+            p = Node::Rel(vec![terms[0].clone(), last_side(&p)], vec![RelOp::Eq]);
+        }
+        if p_eq && !g_eq {
+            p = last_side(&p);
+        } else if g_assign && !p_eq {
+            g = last_side(&g);
+        }
+        if matches!(g, Node::Rel(..))
+            && is_setlike(&p)
+            && let Some(s) = relation_as_set(&g)
+        {
+            g = s;
+        }
+        if self.cfg.allow_set_relation_comp
+            && matches!(p, Node::Rel(..))
+            && is_setlike(&g)
+            && let Some(s) = relation_as_set(&p)
+        {
+            p = s;
+        }
+        if g == p {
+            return true;
+        }
+        // Percentages: the value, or the bare number.
+        if let Node::Percent(inner) = &g
+            && (self.dispatch(&g, &p) || self.cmp(inner, &p))
+        {
+            return true;
+        }
+        if let Node::Percent(inner) = &p {
+            return self.dispatch(&g, &p) || self.cmp(&g, inner);
+        }
+        if matches!(g, Node::Percent(_)) {
+            return false;
+        }
+        self.dispatch(&g, &p)
+    }
+
+    fn dispatch(&self, g: &Node, p: &Node) -> bool {
+        match (g, p) {
+            (Node::Rel(gt, go), Node::Rel(pt, po)) => self.relations(gt, go, pt, po),
+            (Node::Rel(..), _) | (_, Node::Rel(..)) => false,
+            _ if is_setlike(g) || is_setlike(p) => self.sets(g, p),
+            _ => {
+                if let (Some(a), Some(b)) = (fold_matrix(g), fold_matrix(p)) {
+                    return a.len() == b.len()
+                        && a.iter().zip(&b).all(|(ra, rb)| {
+                            ra.len() == rb.len() && ra.iter().zip(rb).all(|(x, y)| self.cmp(x, y))
+                        });
+                }
+                if matches!(g, Node::Text(_)) || matches!(p, Node::Text(_)) {
+                    return match (letters(g), letters(p)) {
+                        (Some(a), Some(b)) => text_key(&a) == text_key(&b),
+                        _ => false,
+                    };
+                }
+                self.scalars(g, p)
+            }
+        }
+    }
+
+    fn relations(&self, gt: &[Node], go: &[RelOp], pt: &[Node], po: &[RelOp]) -> bool {
+        if go.len() != po.len() {
+            return false;
+        }
+        let (Some(gl), Some(pl)) = (links(gt, go), links(pt, po)) else {
+            return false;
+        };
+        let mut used = vec![false; pl.len()];
+        gl.iter().all(|(gf, gop)| {
+            let hit = pl.iter().enumerate().position(|(i, (pf, pop))| {
+                !used[i] && gop == pop && self.proportional(gf, pf, *gop)
+            });
+            if let Some(i) = hit {
+                used[i] = true;
+                true
+            } else {
+                false
+            }
+        })
+    }
+
+    /// Whether `f = k·h` for a constant `k` (positive for inequalities, non-zero else).
+    fn proportional(&self, f: &Node, h: &Node, op: RelOp) -> bool {
+        let mut vars = f.free_symbols();
+        vars.extend(h.free_symbols());
+        vars.sort();
+        vars.dedup();
+        if vars.is_empty() {
+            return self.scalars(f, h);
+        }
+        let tol = self.tolerance(f.has_decimal() || h.has_decimal());
+        let mut k: Option<f64> = None;
+        let mut valid = 0;
+        for point in 0..self.cfg.sample_points {
+            let env_vars: Vec<(String, f64)> = vars
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.clone(), sample(point, i)))
+                .collect();
+            let env = Env {
+                vars: &env_vars,
+                max_exponent: self.cfg.max_exponent,
+            };
+            let (Some(a), Some(b)) = (self.value(f, &env), self.value(h, &env)) else {
+                return false;
+            };
+            let (a, b) = (a.f(), b.f());
+            if !a.is_finite() || !b.is_finite() {
+                if a.is_nan() && b.is_nan() {
+                    continue;
+                }
+                return false;
+            }
+            let scale = a.abs().max(b.abs()).max(1e-300);
+            match k {
+                None if b.abs() > tol * scale.max(1.0) => k = Some(a / b),
+                None if a.abs() > tol * scale.max(1.0) => return false,
+                None => {}
+                Some(k) if (a - k * b).abs() > tol * a.abs().max((k * b).abs()).max(1e-9) => {
+                    return false;
+                }
+                Some(_) => {}
+            }
+            valid += 1;
+        }
+        if valid < 2 {
+            return false;
+        }
+        match (k, op) {
+            (None, _) => true,
+            (Some(k), RelOp::Lt | RelOp::Le) => k > 0.0,
+            (Some(k), _) => k != 0.0,
+        }
+    }
+
+    fn sets(&self, g: &Node, p: &Node) -> bool {
+        let wrap = |n: &Node| {
+            if is_setlike(n) {
+                n.clone()
+            } else {
+                Node::Set(vec![n.clone()])
+            }
+        };
+        let (g, p) = (wrap(g), wrap(p));
+        let as_interval = |n: &Node| match n {
+            Node::Tuple(v) if v.len() == 2 => Node::Interval {
+                lo: Box::new(v[0].clone()),
+                hi: Box::new(v[1].clone()),
+                lo_open: true,
+                hi_open: true,
+            },
+            other => other.clone(),
+        };
+        match (&g, &p) {
+            (
+                Node::Interval {
+                    lo: a,
+                    hi: b,
+                    lo_open: ao,
+                    hi_open: ac,
+                },
+                Node::Interval {
+                    lo: c,
+                    hi: d,
+                    lo_open: co,
+                    hi_open: cc,
+                },
+            ) => ao == co && ac == cc && self.cmp(a, c) && self.cmp(b, d),
+            (Node::Interval { .. }, Node::Tuple(v)) | (Node::Tuple(v), Node::Interval { .. })
+                if v.len() == 2 =>
+            {
+                self.sets(&as_interval(&g), &as_interval(&p))
+            }
+            (Node::Union(a), Node::Union(b)) => {
+                let a: Vec<Node> = a.iter().map(as_interval).collect();
+                let b: Vec<Node> = b.iter().map(as_interval).collect();
+                a.len() == b.len() && self.set_equal(&a, &b)
+            }
+            (Node::Set(a), Node::Set(b)) => self.set_equal(a, b),
+            (Node::Tuple(a), Node::Tuple(b))
+            | (Node::Tuple(a), Node::Set(b))
+            | (Node::Set(a), Node::Tuple(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.cmp(x, y))
+            }
+            _ => false,
+        }
+    }
+
+    /// Set equality: every element of each side has an equivalent on the other.
+    fn set_equal(&self, a: &[Node], b: &[Node]) -> bool {
+        if a.is_empty() || b.is_empty() {
+            return a.is_empty() && b.is_empty();
+        }
+        a.iter().all(|x| b.iter().any(|y| self.cmp(x, y)))
+            && b.iter().all(|y| a.iter().any(|x| self.cmp(x, y)))
+    }
+
+    fn value(&self, n: &Node, env: &Env) -> Option<Val> {
+        match eval(n, env) {
+            Ok(v) => Some(v),
+            Err(EvalError::TooLarge) => {
+                self.too_large.set(true);
+                None
+            }
+            Err(EvalError::NotScalar) => None,
+        }
+    }
+
+    fn tolerance(&self, decimal: bool) -> f64 {
+        if decimal {
+            self.cfg
+                .rel_tol
+                .max(0.5 * 10f64.powi(-(self.cfg.precision as i32)))
+        } else {
+            self.cfg.rel_tol
+        }
+    }
+
+    fn scalars(&self, g: &Node, p: &Node) -> bool {
+        let mut vars = g.free_symbols();
+        vars.extend(p.free_symbols());
+        vars.sort();
+        vars.dedup();
+        let decimal = g.has_decimal() || p.has_decimal();
+        if vars.is_empty() {
+            let env = Env {
+                vars: &[],
+                max_exponent: self.cfg.max_exponent,
+            };
+            let (Some(a), Some(b)) = (self.value(g, &env), self.value(p, &env)) else {
+                return false;
+            };
+            return self.numbers_equal(a, b, decimal);
+        }
+        let tol = self.tolerance(decimal);
+        let mut valid = 0;
+        for point in 0..self.cfg.sample_points {
+            let env_vars: Vec<(String, f64)> = vars
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.clone(), sample(point, i)))
+                .collect();
+            let env = Env {
+                vars: &env_vars,
+                max_exponent: self.cfg.max_exponent,
+            };
+            let (Some(a), Some(b)) = (self.value(g, &env), self.value(p, &env)) else {
+                return false;
+            };
+            let (a, b) = (a.f(), b.f());
+            if a.is_nan() && b.is_nan() {
+                continue;
+            }
+            if !close(a, b, tol) {
+                return false;
+            }
+            valid += 1;
+        }
+        valid >= 2
+    }
+
+    fn numbers_equal(&self, a: Val, b: Val, decimal: bool) -> bool {
+        if let (Val::Exact(x), Val::Exact(y)) = (a, b) {
+            if x == y {
+                return true;
+            }
+            if !decimal {
+                return false;
+            }
+        }
+        let (x, y) = (a.f(), b.f());
+        if x.is_nan() || y.is_nan() {
+            return false;
+        }
+        if x.is_infinite() || y.is_infinite() {
+            return x == y;
+        }
+        if decimal {
+            let p = self.cfg.precision as i32;
+            let scale = 10f64.powi(p);
+            if x.abs() * scale < 1e15 && y.abs() * scale < 1e15 {
+                return (x * scale).round() == (y * scale).round();
+            }
+        }
+        close(x, y, self.cfg.rel_tol)
+    }
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    if a.is_infinite() || b.is_infinite() {
+        return a == b;
+    }
+    let diff = (a - b).abs();
+    diff <= rel * a.abs().max(b.abs()) || diff <= 1e-12
+}
+
+// Keep `Func` and `Rational` referenced for readers following the evaluation path.
+#[allow(dead_code)]
+fn _types(_: Func, _: Rational) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::parse::{ParseLimits, parse_answer};
+
+    fn eq(g: &str, p: &str) -> bool {
+        let limits = ParseLimits {
+            max_chars: 1000,
+            max_depth: 64,
+            max_digits: 100,
+        };
+        let g = parse_answer(g, &limits).unwrap();
+        let p = parse_answer(p, &limits).unwrap();
+        compare(&g, &p, &MathConfig::default()).equal
+    }
+
+    #[test]
+    fn numbers_and_expressions() {
+        assert!(eq("\\frac{1}{2}", "0.5"));
+        assert!(eq("\\sqrt{117}", "3\\sqrt{13}"));
+        assert!(!eq("1000000", "1000001"));
+        assert!(eq("\\frac{x+2}{7}", "\\frac{x}{7}+\\frac{2}{7}"));
+        assert!(!eq("x+1", "x+2"));
+    }
+
+    #[test]
+    fn structures() {
+        assert!(eq("\\{1,2\\}", "\\{2,1\\}"));
+        assert!(!eq("(1,2)", "(2,1)"));
+        assert!(eq("x=5", "5"));
+        assert!(eq("1 \\pm \\sqrt{2}", "\\{1-\\sqrt{2}, 1+\\sqrt{2}\\}"));
+        assert!(eq("2x+4y-3=0", "y=-\\frac{1}{2}x+\\frac{3}{4}"));
+        assert!(!eq("x < 1", "x > -1"));
+        assert!(eq("x < 1", "-x > -1"));
+        assert!(!eq("[0,1)", "(0,1)"));
+    }
+}

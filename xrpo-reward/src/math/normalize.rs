@@ -1,0 +1,324 @@
+//! Text clean-up before parsing: LaTeX spacing, `\left`/`\right`, units and words,
+//! thousand separators, degrees, percent words, trailing punctuation.
+//!
+//! Normalisation only rewrites the *extracted answer*, never the whole response (except
+//! [`collapse_escaped_commands`], which undoes doubled backslashes such as `\\frac` that
+//! JSON- or Python-escaped text leaves behind).
+
+use std::borrow::Cow;
+
+/// Commands that a doubled backslash (`\\frac`) may hide; `\\` followed by anything else is
+/// a LaTeX line break and stays.
+const ESCAPED_COMMANDS: &[&str] = &[
+    "boxed", "fbox", "frac", "dfrac", "tfrac", "cfrac", "sqrt", "left", "right", "text", "le",
+    "leq", "ge", "geq", "pi", "cdot", "times", "infty", "in", "pm", "mathrm", "mathbf", "begin",
+    "end", "cup", "neq", "ne", "lt", "gt", "textbf", "mbox",
+];
+
+/// Rewrites `\\cmd` to `\cmd` for the commands in a fixed list (escaping artefacts).
+pub fn collapse_escaped_commands(text: &str) -> Cow<'_, str> {
+    if !text.contains("\\\\") {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut last = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'\\' && bytes[i + 1] == b'\\' {
+            let start = i + 2;
+            let mut j = start;
+            while j < bytes.len() && bytes[j].is_ascii_alphabetic() {
+                j += 1;
+            }
+            if j > start && ESCAPED_COMMANDS.contains(&&text[start..j]) {
+                out.push_str(&text[last..i]);
+                last = i + 1;
+                i = j;
+                continue;
+            }
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    out.push_str(&text[last..]);
+    Cow::Owned(out)
+}
+
+/// Replaces every occurrence of each `(from, to)` pair, in order.
+fn replace_all(mut s: String, pairs: &[(&str, &str)]) -> String {
+    for (from, to) in pairs {
+        if s.contains(from) {
+            s = s.replace(from, to);
+        }
+    }
+    s
+}
+
+/// Removes `\cmd` where it is followed by a non-letter (so `\left` does not eat `\leftarrow`).
+fn remove_command(s: &str, cmd: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find(cmd) {
+        let after = &rest[pos + cmd.len()..];
+        out.push_str(&rest[..pos]);
+        if after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        {
+            out.push_str(cmd);
+        } else if let Some(stripped) = after.strip_prefix('.') {
+            // `\left.` / `\right.` are invisible delimiters.
+            rest = stripped;
+            continue;
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Removes thousand separators written as `{,}` or `,\!`, and plain `1,234,567` when the
+/// answer holds no brackets (where a comma could separate elements).
+fn strip_thousands(s: String) -> String {
+    let s = replace_all(s, &[("{,}", "")]);
+    // `11,\! 111` → `11111`.
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(pos) = rest.find(",\\!") {
+        out.push_str(&rest[..pos]);
+        let after = rest[pos + 3..].trim_start();
+        if after.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            rest = after;
+        } else {
+            out.push(',');
+            rest = &rest[pos + 1..];
+        }
+    }
+    out.push_str(rest);
+    let s = out;
+    if s.contains(['(', '[', '{', '}', ')', ']', ';']) || !s.contains(',') {
+        return s;
+    }
+    // Every comma must sit in `d,ddd` with exactly three digits after it and the leading
+    // group 1-3 digits not starting with 0.
+    let b = s.as_bytes();
+    let commas: Vec<usize> = (0..b.len()).filter(|&i| b[i] == b',').collect();
+    let all_thousands = commas.iter().all(|&i| {
+        let before_digit = i > 0 && b[i - 1].is_ascii_digit();
+        let three_after = i + 3 < b.len() + 1
+            && b.get(i + 1..i + 4)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            && !b.get(i + 4).is_some_and(u8::is_ascii_digit);
+        if !(before_digit && three_after) {
+            return false;
+        }
+        // The group before the comma: digits back to a non-digit or another comma.
+        let mut j = i;
+        while j > 0 && b[j - 1].is_ascii_digit() {
+            j -= 1;
+        }
+        let group = i - j;
+        let first_group = j == 0 || b[j - 1] != b',';
+        if first_group {
+            (1..=3).contains(&group) && b[j] != b'0'
+        } else {
+            group == 3
+        }
+    });
+    if all_thousands { s.replace(',', "") } else { s }
+}
+
+/// Normalises an extracted LaTeX answer for the parser.
+pub fn normalize_latex(raw: &str) -> String {
+    let mut s = raw.trim().to_string();
+    s = replace_all(
+        s,
+        &[
+            ("\\dfrac", "\\frac"),
+            ("\\tfrac", "\\frac"),
+            ("\\cfrac", "\\frac"),
+            ("\\dbinom", "\\binom"),
+            ("\\tbinom", "\\binom"),
+            ("\\displaystyle", " "),
+            ("\\qquad", " "),
+            ("\\quad", " "),
+            ("^{\\circ}", ""),
+            ("^\\circ", ""),
+            ("\\circ", ""),
+            ("°", ""),
+            ("\\degree", ""),
+            ("\\%", "%"),
+            ("\\$", " "),
+            ("$", " "),
+            ("\\lvert", "|"),
+            ("\\rvert", "|"),
+            ("\\vert", "|"),
+            ("\\mid", "|"),
+            ("\\lbrace", "\\{"),
+            ("\\rbrace", "\\}"),
+            ("\\leqslant", "\\le"),
+            ("\\geqslant", "\\ge"),
+            ("\\dots", "…"),
+            ("\\ldots", "…"),
+            ("\\cdots", "…"),
+            ("≤", "\\le "),
+            ("≥", "\\ge "),
+            ("≠", "\\ne "),
+            ("∞", "\\infty "),
+            ("π", "\\pi "),
+            ("×", "\\times "),
+            ("÷", "\\div "),
+            ("·", "\\cdot "),
+            ("−", "-"),
+            ("\u{c}", "\\f"),
+        ],
+    );
+    s = strip_thousands(s);
+    s = replace_all(
+        s,
+        &[
+            ("\\!", ""),
+            ("\\,", " "),
+            ("\\;", " "),
+            ("\\:", " "),
+            ("\\ ", " "),
+            ("~", " "),
+        ],
+    );
+    for cmd in [
+        "\\left", "\\right", "\\bigl", "\\bigr", "\\Bigl", "\\Bigr", "\\big", "\\Big", "\\limits",
+    ] {
+        if s.contains(cmd) {
+            s = remove_command(&s, cmd);
+        }
+    }
+    s = connectors_to_commas(&s);
+    s = percent_words(&s);
+    s = approx_rule(&s);
+    trim_punctuation(&s).to_string()
+}
+
+/// `\text{ and }`, `\text{or}`, ` and `, ` or ` separate answers: make them commas.
+fn connectors_to_commas(s: &str) -> String {
+    let mut out = s.to_string();
+    for cmd in ["\\text", "\\textnormal", "\\mbox", "\\textrm"] {
+        for word in ["and", "or"] {
+            loop {
+                let Some(pos) = find_text_word(&out, cmd, word) else {
+                    break;
+                };
+                let (start, end) = pos;
+                out.replace_range(start..end, ",");
+            }
+        }
+    }
+    for word in [" and ", " or "] {
+        if out.contains(word) {
+            out = out.replace(word, ",");
+        }
+    }
+    // `(11,7)or(7,11)`: "or"/"and" glued between closing and opening brackets.
+    for (from, to) in [(")or(", "),("), (")and(", "),(")] {
+        if out.contains(from) {
+            out = out.replace(from, to);
+        }
+    }
+    out
+}
+
+/// Finds `\text{ word }` (any spacing inside the braces) and returns its byte range.
+fn find_text_word(s: &str, cmd: &str, word: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(rel) = s[from..].find(cmd) {
+        let start = from + rel;
+        let after = &s[start + cmd.len()..];
+        if let Some(inner) = after.strip_prefix('{')
+            && let Some(close) = inner.find('}')
+            && inner[..close].trim() == word
+        {
+            return Some((start, start + cmd.len() + 1 + close + 1));
+        }
+        from = start + cmd.len();
+    }
+    None
+}
+
+/// `28 percent`, `28 pct`, `28 percentage` → `28%`.
+fn percent_words(s: &str) -> String {
+    let mut out = s.to_string();
+    for word in ["percentage", "percent", "pct"] {
+        let trimmed = out.trim_end();
+        if let Some(head) = trimmed.strip_suffix(word)
+            && head
+                .trim_end()
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_digit() || c == '}')
+        {
+            out = format!("{}%", head.trim_end());
+            break;
+        }
+    }
+    out
+}
+
+/// `x = 1/3 \approx 0.33`: the exact value before `\approx` is the answer; a lone
+/// `x \approx 11` reads as `x = 11`.
+fn approx_rule(s: &str) -> String {
+    match s.find("\\approx") {
+        Some(pos) if s[..pos].contains('=') => s[..pos].to_string(),
+        Some(_) => s.replace("\\approx", "="),
+        None => s.to_string(),
+    }
+}
+
+/// Strips surrounding whitespace and trailing sentence punctuation.
+pub fn trim_punctuation(s: &str) -> &str {
+    let mut t = s.trim();
+    loop {
+        let before = t.len();
+        t = t
+            .trim_end_matches(['.', ',', ';', ' ', '\n', '\t', '\r'])
+            .trim();
+        if let Some(x) = t.strip_suffix("\\\\") {
+            t = x;
+        }
+        if t.len() == before {
+            break;
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_and_spacing() {
+        assert_eq!(normalize_latex("14{,}916"), "14916");
+        assert_eq!(normalize_latex("11,\\! 111,\\! 111,\\! 100"), "11111111100");
+        assert_eq!(normalize_latex("7,425,000"), "7425000");
+        assert_eq!(normalize_latex("32, 349"), "32, 349");
+        assert_eq!(normalize_latex("(1,000)"), "(1,000)");
+        assert_eq!(
+            normalize_latex("\\left( \\frac{1}{3} \\right)."),
+            "( \\frac{1}{3} )"
+        );
+    }
+
+    #[test]
+    fn words_and_relations() {
+        assert_eq!(normalize_latex("6 \\text{ and } 8"), "6 , 8");
+        assert_eq!(normalize_latex("28 pct"), "28%");
+        assert_eq!(normalize_latex("x=1/3\\approx1.3"), "x=1/3");
+        assert_eq!(normalize_latex("x\\approx11"), "x=11");
+        assert_eq!(
+            collapse_escaped_commands("\\\\frac{1}{2} \\\\ 3"),
+            "\\frac{1}{2} \\\\ 3"
+        );
+    }
+}
