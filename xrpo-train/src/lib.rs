@@ -13,5 +13,6 @@ pub mod loss;
 pub mod model;
 pub mod sampler;
 pub mod optim;
+pub mod task;
 pub mod tokenizer;
 pub mod weights;

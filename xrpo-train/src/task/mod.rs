@@ -1,0 +1,187 @@
+//! Built-in tasks and a JSON-lines loader: the prompts a run trains and evaluates on.
+//!
+//! A [`TaskSet`] holds disjoint train and eval [`Problem`]s. Built-in families are
+//! procedurally generated and deterministic per seed:
+//!
+//! - [`arithmetic`]: a difficulty ladder of expressions (`"12+7="` → `"19"`) for the
+//!   tiny character-level model, with gold solutions for a supervised warm-up;
+//! - [`word_problems`]: arithmetic word problems in English for chat models (SmolLM2);
+//! - [`jsonl`]: the user's own data (`prompt`, `answer`, optional `kind`/`tests`).
+//!
+//! Train and eval splits are disjoint by construction: a generated problem belongs to the
+//! eval split exactly when a hash of its prompt text falls in the eval share
+//! ([`in_eval_split`]), so no seed or size setting can leak an eval prompt into training.
+//!
+//! # Example
+//!
+//! ```
+//! use xrpo_train::task::arithmetic::{ArithmeticConfig, generate};
+//!
+//! let set = generate(&ArithmeticConfig::default(), 7)?;
+//! assert!(set.check_disjoint().is_ok());
+//! let p = &set.train[0];
+//! assert!(p.prompt.ends_with('='));
+//! # Ok::<(), xrpo_train::task::TaskError>(())
+//! ```
+
+pub mod arithmetic;
+mod exact;
+pub mod jsonl;
+pub mod word_problems;
+
+use serde::{Deserialize, Serialize};
+use xrpo_reward::Reference;
+
+pub use exact::{AnswerExtraction, ExactAnswerVerifier};
+
+/// One problem: what the policy is asked and what its response is checked against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Stable identifier, unique within its task set (exemplar-bank key, logs).
+    pub id: String,
+    /// The problem text as the user writes it, before any chat template.
+    pub prompt: String,
+    /// The gold final answer as text (`"19"`); empty for code problems.
+    pub answer: String,
+    /// What the verifier checks a response against.
+    pub reference: Reference,
+    /// A gold worked solution (the exact completion text the model should produce), for
+    /// supervised warm-up and curated exemplars; `None` when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solution: Option<String>,
+    /// Difficulty level, where the family has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<u32>,
+    /// Free-form family name (`"add"`, `"gsm8k"`, `"code"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// Disjoint train and eval problems of one task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSet {
+    /// Task name for logs and reports.
+    pub name: String,
+    /// Training prompts.
+    pub train: Vec<Problem>,
+    /// Held-out evaluation prompts (never exemplars, never trained on).
+    pub eval: Vec<Problem>,
+}
+
+impl TaskSet {
+    /// Checks that no eval prompt text appears in the train split and that ids are unique.
+    pub fn check_disjoint(&self) -> Result<(), TaskError> {
+        let train: std::collections::HashSet<&str> =
+            self.train.iter().map(|p| p.prompt.as_str()).collect();
+        if let Some(p) = self.eval.iter().find(|p| train.contains(p.prompt.as_str())) {
+            return Err(TaskError::Leak {
+                prompt: p.prompt.clone(),
+            });
+        }
+        let mut ids = std::collections::HashSet::new();
+        for p in self.train.iter().chain(&self.eval) {
+            if !ids.insert(p.id.as_str()) {
+                return Err(TaskError::DuplicateId { id: p.id.clone() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Errors of task generation and loading.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// Occurs when a JSON-lines file has a malformed line; names file and line.
+    #[error("{path}:{line}: {message}")]
+    BadLine {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What was wrong, naming the field.
+        message: String,
+    },
+    /// Occurs when a file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The i/o error.
+        source: std::io::Error,
+    },
+    /// Occurs when a data file or generator yields no problem at all.
+    #[error("task `{name}` has no {split} problems")]
+    Empty {
+        /// Task name.
+        name: String,
+        /// `train` or `eval`.
+        split: &'static str,
+    },
+    /// Occurs when an eval prompt also appears in the train split.
+    #[error("eval prompt also in the train split: {prompt:?}")]
+    Leak {
+        /// The prompt text.
+        prompt: String,
+    },
+    /// Occurs when two problems share an id.
+    #[error("duplicate problem id `{id}`")]
+    DuplicateId {
+        /// The id.
+        id: String,
+    },
+    /// Occurs when a generator setting is out of range; names it.
+    #[error("task setting `{name}` is out of range: {message}")]
+    Setting {
+        /// The setting.
+        name: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// FNV-1a 64-bit hash of `text` (stable across platforms and versions).
+pub fn fnv1a(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Whether a prompt belongs to the eval split: `fnv1a(prompt) mod 10_000 < share · 10_000`.
+/// Independent of seeds and sizes, so a prompt never changes split.
+pub fn in_eval_split(prompt: &str, eval_share: f64) -> bool {
+    (fnv1a(prompt) % 10_000) < (eval_share * 10_000.0).round() as u64
+}
+
+/// SplitMix64: a tiny, fully specified generator so generated tasks stay identical across
+/// versions of `rand`.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// Seeds the generator.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform integer in `lo..=hi` (`lo <= hi`).
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        debug_assert!(lo <= hi);
+        let span = (hi - lo) as u64 + 1;
+        lo + (self.next_u64() % span) as i64
+    }
+    /// Uniform float in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
