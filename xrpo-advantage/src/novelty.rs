@@ -129,32 +129,35 @@ struct GroupRef<'a> {
 
 impl GroupRef<'_> {
     /// In s̄ and eligible for a bonus: scored, and non-empty when lengths are known.
+    /// Evaluated without short-circuit branches (`&` on bools): this runs per response.
     #[inline]
     fn eligible(&self, i: usize) -> bool {
-        self.r[i].is_some() && self.len.is_none_or(|l| l[i] > 0)
+        self.r[i].is_some() & self.len.is_none_or(|l| l[i] > 0)
     }
 }
 
 impl<S> NoveltySharpening<S> {
     #[inline]
     fn sharpen_group(&self, g: &GroupRef<'_>, a: &mut [f32], nov: &mut NoveltyStats) {
+        let n = a.len();
+        debug_assert!(g.r.len() == n && g.s.len() == n);
         let (mut s_sum, mut s_n) = (0.0f64, 0usize);
-        for (i, &s_i) in g.s.iter().enumerate() {
-            if g.eligible(i) {
-                s_sum += f64::from(s_i);
-                s_n += 1;
-            }
+        for i in 0..n {
+            let w = g.eligible(i);
+            s_sum += if w { f64::from(g.s[i]) } else { 0.0 };
+            s_n += usize::from(w);
         }
         // s̄: mean s(y_i) over eligible responses (spec §3, [our default] made precise).
         let s_bar = if s_n == 0 { 0.0 } else { s_sum / s_n as f64 };
         for (i, a_i) in a.iter_mut().enumerate() {
-            if !(*a_i > 0.0 && g.r[i].is_some()) {
-                continue; // Incorrect (A_i ≤ 0) or unscored: A⁺_i = A_i.
-            }
-            nov.correct_responses += 1;
+            // Correct: scored with A_i > 0. Incorrect or unscored responses keep A_i.
+            let correct = (*a_i > 0.0) & g.r[i].is_some();
+            nov.correct_responses += usize::from(correct);
             let log_eta = f64::from(g.s[i]) - s_bar;
-            if log_eta >= 0.0 || !g.eligible(i) {
-                continue; // η_i ≥ 1: λ_nov · (1 − η_i) ≤ 0, no bonus (and no exp needed).
+            // η_i ≥ 1 gives λ_nov · (1 − η_i) ≤ 0: no bonus, and no exp needed. One
+            // combined branch keeps mispredictions down on random correctness patterns.
+            if !(correct & g.eligible(i) & (log_eta < 0.0)) {
+                continue;
             }
             let a_base = f64::from(*a_i);
             // 1 − η_i = −expm1(log η_i), accurate for η_i near 1. f32 precision suffices
