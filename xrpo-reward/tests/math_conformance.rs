@@ -17,8 +17,8 @@ const DIVERGENCES: &[(&str, bool, &str)] = &[(
 )];
 
 fn config_for(options: &Value) -> MathConfig {
-    let mut cfg = MathConfig::default();
-    cfg.boxed_priority = 50;
+    // Math-Verify's `parse` default puts `\boxed` at priority 50.
+    let mut cfg = MathConfig { boxed_priority: 50, ..MathConfig::default() };
     if let Some(types) = options.get("match_types").and_then(Value::as_array) {
         cfg.targets = types
             .iter()

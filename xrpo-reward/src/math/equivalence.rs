@@ -17,10 +17,9 @@
 
 use std::cell::Cell;
 
-use super::ast::{Constant, Func, Node, RelOp};
+use super::ast::{Constant, Node, RelOp};
 use super::config::MathConfig;
 use super::eval::{Env, EvalError, Val, eval};
-use super::number::Rational;
 
 /// The result of comparing two answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -690,10 +689,6 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
     let diff = (a - b).abs();
     diff <= rel * a.abs().max(b.abs()) || diff <= 1e-12
 }
-
-// Keep `Func` and `Rational` referenced for readers following the evaluation path.
-#[allow(dead_code)]
-fn _types(_: Func, _: Rational) {}
 
 #[cfg(test)]
 mod tests {

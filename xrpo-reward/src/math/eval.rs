@@ -91,14 +91,14 @@ pub fn eval(node: &Node, env: &Env) -> Result<Val, EvalError> {
         Node::Neg(a) => {
             let v = eval(a, env)?;
             match v {
-                Val::Exact(r) => r.neg().map_or(approx(-r.to_f64()), Val::Exact),
+                Val::Exact(r) => r.checked_neg().map_or(approx(-r.to_f64()), Val::Exact),
                 Val::Approx(x) => approx(-x),
             }
         }
         Node::Add(terms) => {
             let mut acc = Val::Exact(Rational::ZERO);
             for t in terms {
-                acc = lift(acc, eval(t, env)?, Rational::add, |a, b| a + b);
+                acc = lift(acc, eval(t, env)?, Rational::checked_add, |a, b| a + b);
             }
             acc
         }
@@ -113,20 +113,28 @@ pub fn eval(node: &Node, env: &Env) -> Result<Val, EvalError> {
                 {
                     continue;
                 }
-                acc = lift(acc, eval(f, env)?, Rational::mul, |a, b| a * b);
+                acc = lift(acc, eval(f, env)?, Rational::checked_mul, |a, b| a * b);
             }
             acc
         }
         Node::Div(a, b) => {
             let (x, y) = (eval(a, env)?, eval(b, env)?);
-            lift(x, y, Rational::div, |a, b| a / b)
+            if y.f() == 0.0 {
+                // Division by zero is undefined, never ∞ (so 12/0 ≠ 1/0).
+                approx(f64::NAN)
+            } else {
+                lift(x, y, Rational::checked_div, |a, b| a / b)
+            }
         }
         Node::Pow(a, b) => pow(eval(a, env)?, eval(b, env)?, env)?,
         Node::Percent(a) => {
             let v = eval(a, env)?;
-            lift(v, Val::Exact(Rational::int(100)), Rational::div, |a, b| {
-                a / b
-            })
+            lift(
+                v,
+                Val::Exact(Rational::int(100)),
+                Rational::checked_div,
+                |a, b| a / b,
+            )
         }
         Node::Func(f, args) => func(*f, args, env)?,
         Node::Apply(name, args) => {
@@ -186,7 +194,12 @@ fn func(f: Func, args: &[Node], env: &Env) -> Result<Val, EvalError> {
             let n = eval(args.get(1).ok_or(EvalError::NotScalar)?, env)?;
             pow(
                 x,
-                lift(Val::Exact(Rational::ONE), n, Rational::div, |a, b| a / b),
+                lift(
+                    Val::Exact(Rational::ONE),
+                    n,
+                    Rational::checked_div,
+                    |a, b| a / b,
+                ),
                 env,
             )?
         }
@@ -214,7 +227,7 @@ fn func(f: Func, args: &[Node], env: &Env) -> Result<Val, EvalError> {
             approx(xf.exp())
         }
         Func::Abs => match x {
-            Val::Exact(r) if r.numer() < 0 => r.neg().map_or(approx(xf.abs()), Val::Exact),
+            Val::Exact(r) if r.numer() < 0 => r.checked_neg().map_or(approx(xf.abs()), Val::Exact),
             other => match other {
                 Val::Exact(_) => other,
                 Val::Approx(v) => approx(v.abs()),
@@ -232,8 +245,8 @@ fn func(f: Func, args: &[Node], env: &Env) -> Result<Val, EvalError> {
                     let mut acc = Rational::ONE;
                     for i in 0..k.numer() {
                         acc = acc
-                            .mul(Rational::int(n.numer() - i))
-                            .and_then(|a| a.div(Rational::int(i + 1)))
+                            .checked_mul(Rational::int(n.numer() - i))
+                            .and_then(|a| a.checked_div(Rational::int(i + 1)))
                             .ok_or(EvalError::TooLarge)?;
                     }
                     Val::Exact(acc)
@@ -254,7 +267,7 @@ fn factorial(x: Val) -> Result<Val, EvalError> {
             let mut fl = 1.0f64;
             for i in 1..=r.numer() {
                 fl *= i as f64;
-                match acc.mul(Rational::int(i)) {
+                match acc.checked_mul(Rational::int(i)) {
                     Some(a) => acc = a,
                     None => {
                         return Ok(approx(

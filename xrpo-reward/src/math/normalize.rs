@@ -6,6 +6,42 @@
 //! JSON- or Python-escaped text leaves behind).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// `14{,}916` and `14 {, }916`: a braced comma between digits is a thousand separator.
+static BRACED_COMMA: LazyLock<Regex> =
+    // Invariant: fixed, valid pattern.
+    LazyLock::new(|| Regex::new(r"(\d)\s*\{,\s*\}\s*(\d)").expect("valid pattern"));
+
+/// Rewrites the LaTeX spacing commands `\!`, `\,`, `\;`, `\:`, `\ ` (but not the line
+/// break `\\`).
+fn strip_spacing(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.peek().copied() {
+            Some('\\') => {
+                out.push_str("\\\\");
+                it.next();
+            }
+            Some('!') => {
+                it.next();
+            }
+            Some(',' | ';' | ':' | ' ') => {
+                out.push(' ');
+                it.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// Commands that a doubled backslash (`\\frac`) may hide; `\\` followed by anything else is
 /// a LaTeX line break and stays.
@@ -83,7 +119,11 @@ fn remove_command(s: &str, cmd: &str) -> String {
 /// Removes thousand separators written as `{,}` or `,\!`, and plain `1,234,567` when the
 /// answer holds no brackets (where a comma could separate elements).
 fn strip_thousands(s: String) -> String {
-    let s = replace_all(s, &[("{,}", "")]);
+    let s = if s.contains('{') {
+        BRACED_COMMA.replace_all(&s, "$1$2").into_owned()
+    } else {
+        s
+    };
     // `11,\! 111` → `11111`.
     let mut out = String::with_capacity(s.len());
     let mut rest = s.as_str();
@@ -177,17 +217,7 @@ pub fn normalize_latex(raw: &str) -> String {
         ],
     );
     s = strip_thousands(s);
-    s = replace_all(
-        s,
-        &[
-            ("\\!", ""),
-            ("\\,", " "),
-            ("\\;", " "),
-            ("\\:", " "),
-            ("\\ ", " "),
-            ("~", " "),
-        ],
-    );
+    s = strip_spacing(&s).replace('~', " ");
     for cmd in [
         "\\left", "\\right", "\\bigl", "\\bigr", "\\Bigl", "\\Bigr", "\\big", "\\Big", "\\limits",
     ] {
@@ -206,11 +236,7 @@ fn connectors_to_commas(s: &str) -> String {
     let mut out = s.to_string();
     for cmd in ["\\text", "\\textnormal", "\\mbox", "\\textrm"] {
         for word in ["and", "or"] {
-            loop {
-                let Some(pos) = find_text_word(&out, cmd, word) else {
-                    break;
-                };
-                let (start, end) = pos;
+            while let Some((start, end)) = find_text_word(&out, cmd, word) {
                 out.replace_range(start..end, ",");
             }
         }
@@ -220,6 +246,10 @@ fn connectors_to_commas(s: &str) -> String {
             out = out.replace(word, ",");
         }
     }
+    // `19, 46, and 82`: the Oxford comma leaves an empty item.
+    while let Some(pos) = find_double_comma(&out) {
+        out.replace_range(pos.0..pos.1, ",");
+    }
     // `(11,7)or(7,11)`: "or"/"and" glued between closing and opening brackets.
     for (from, to) in [(")or(", "),("), (")and(", "),(")] {
         if out.contains(from) {
@@ -227,6 +257,23 @@ fn connectors_to_commas(s: &str) -> String {
         }
     }
     out
+}
+
+/// Byte range of `,` + spaces + `,`.
+fn find_double_comma(s: &str) -> Option<(usize, usize)> {
+    let b = s.as_bytes();
+    let first = b.iter().position(|&c| c == b',')?;
+    let mut from = first;
+    loop {
+        let mut j = from + 1;
+        while j < b.len() && b[j] == b' ' {
+            j += 1;
+        }
+        if j < b.len() && b[j] == b',' {
+            return Some((from, j + 1));
+        }
+        from = from + 1 + b[from + 1..].iter().position(|&c| c == b',')?;
+    }
 }
 
 /// Finds `\text{ word }` (any spacing inside the braces) and returns its byte range.

@@ -75,7 +75,7 @@ impl Rational {
     }
 
     /// Sum.
-    pub fn add(self, o: Rational) -> Option<Rational> {
+    pub fn checked_add(self, o: Rational) -> Option<Rational> {
         let g = gcd(self.den, o.den).max(1);
         let l = (self.den / g).checked_mul(o.den)?;
         let a = self.num.checked_mul(l / self.den)?;
@@ -84,12 +84,12 @@ impl Rational {
     }
 
     /// Difference.
-    pub fn sub(self, o: Rational) -> Option<Rational> {
-        self.add(o.neg()?)
+    pub fn checked_sub(self, o: Rational) -> Option<Rational> {
+        self.checked_add(o.checked_neg()?)
     }
 
     /// Negation.
-    pub fn neg(self) -> Option<Rational> {
+    pub fn checked_neg(self) -> Option<Rational> {
         Some(Rational {
             num: self.num.checked_neg()?,
             den: self.den,
@@ -97,7 +97,7 @@ impl Rational {
     }
 
     /// Product.
-    pub fn mul(self, o: Rational) -> Option<Rational> {
+    pub fn checked_mul(self, o: Rational) -> Option<Rational> {
         let g1 = gcd(self.num, o.den).max(1);
         let g2 = gcd(o.num, self.den).max(1);
         let n = (self.num / g1).checked_mul(o.num / g2)?;
@@ -106,11 +106,11 @@ impl Rational {
     }
 
     /// Quotient; `None` for division by zero.
-    pub fn div(self, o: Rational) -> Option<Rational> {
+    pub fn checked_div(self, o: Rational) -> Option<Rational> {
         if o.num == 0 {
             return None;
         }
-        self.mul(Rational::new(o.den, o.num)?)
+        self.checked_mul(Rational::new(o.den, o.num)?)
     }
 
     /// Integer power with a small exponent (`|e| ≤ 256`); `None` on overflow.
@@ -119,7 +119,7 @@ impl Rational {
             return None;
         }
         let mut base = if e < 0 {
-            Rational::ONE.div(self)?
+            Rational::ONE.checked_div(self)?
         } else {
             self
         };
@@ -127,11 +127,11 @@ impl Rational {
         let mut acc = Rational::ONE;
         while k > 0 {
             if k & 1 == 1 {
-                acc = acc.mul(base)?;
+                acc = acc.checked_mul(base)?;
             }
             k >>= 1;
             if k > 0 {
-                base = base.mul(base)?;
+                base = base.checked_mul(base)?;
             }
         }
         Some(acc)
@@ -194,10 +194,13 @@ mod tests {
     fn arithmetic_reduces_and_checks_overflow() {
         let half = Rational::new(1, 2).unwrap();
         let third = Rational::new(-2, -6).unwrap();
-        assert_eq!(half.add(third), Rational::new(5, 6));
-        assert_eq!(half.div(third), Rational::new(3, 2));
+        assert_eq!(half.checked_add(third), Rational::new(5, 6));
+        assert_eq!(half.checked_div(third), Rational::new(3, 2));
         assert_eq!(Rational::new(3, 0), None);
-        assert_eq!(Rational::int(i128::MAX / 2).mul(Rational::int(4)), None);
+        assert_eq!(
+            Rational::int(i128::MAX / 2).checked_mul(Rational::int(4)),
+            None
+        );
         assert_eq!(Rational::int(2).pow(-3), Rational::new(1, 8));
         assert_eq!(
             Rational::new(9, 4).unwrap().sqrt_exact(),

@@ -148,14 +148,9 @@ impl<'a> Parser<'a> {
     }
 
     fn starts_with(&self, lit: &str) -> bool {
-        let mut k = self.i;
-        for c in lit.chars() {
-            if self.s.get(k) != Some(&c) {
-                return false;
-            }
-            k += 1;
-        }
-        true
+        lit.chars()
+            .enumerate()
+            .all(|(k, c)| self.s.get(self.i + k) == Some(&c))
     }
 
     /// Reads `\name` at the cursor without consuming it.
@@ -705,7 +700,7 @@ impl<'a> Parser<'a> {
             }
             return Ok(Node::Apply(c.to_string(), args));
         }
-        if c == 'e' && !self.peek().is_some_and(|n| n == '_') {
+        if c == 'e' && self.peek().is_none_or(|n| n != '_') {
             return Ok(Node::Const(Constant::E));
         }
         Ok(Node::Sym(c.to_string()))
@@ -813,10 +808,39 @@ impl<'a> Parser<'a> {
                 self.text_arg(&name)
             }
             "begin" => self.environment(),
+            "sum" | "prod" => self.big_operator(&name),
             "exp" => self.func_call(Func::Exp),
             g if GREEK.contains(&g) => Ok(Node::Sym(g.to_string())),
             _ => Err(ParseError::Syntax),
         }
+    }
+
+    /// `\sum_{k=a}^{b} body` / `\prod`: kept opaque, compared by bounds, index name and the
+    /// body's value, so reordered factors match and changed bounds do not.
+    fn big_operator(&mut self, name: &str) -> PResult {
+        self.ws();
+        let mut index = String::new();
+        let mut lo = Node::Sym("_".into());
+        if self.peek() == Some('_') {
+            self.i += 1;
+            match self.script_arg(false)? {
+                Node::Rel(terms, _) if terms.len() == 2 => {
+                    if let Node::Sym(s) = &terms[0] {
+                        index = s.clone();
+                    }
+                    lo = terms[1].clone();
+                }
+                other => lo = other,
+            }
+        }
+        self.ws();
+        let mut hi = Node::Sym("_".into());
+        if self.peek() == Some('^') {
+            self.i += 1;
+            hi = self.script_arg(false)?;
+        }
+        let body = self.product()?;
+        Ok(Node::Apply(format!("{name}_{index}"), vec![lo, hi, body]))
     }
 
     /// `\text{…}` and friends: a number, a single letter (a variable or a choice), or words.
@@ -1005,8 +1029,8 @@ pub fn parse_decimal(text: &str) -> Option<Number> {
 fn scale_pow10(n: Number, e: i32) -> Number {
     let factor = Rational::pow10(e.unsigned_abs());
     let exact = match (n.exact, factor) {
-        (Some(x), Some(f)) if e >= 0 => x.mul(f),
-        (Some(x), Some(f)) => x.div(f),
+        (Some(x), Some(f)) if e >= 0 => x.checked_mul(f),
+        (Some(x), Some(f)) => x.checked_div(f),
         _ => None,
     };
     Number {
