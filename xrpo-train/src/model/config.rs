@@ -121,12 +121,16 @@ impl ModelConfig {
 
     /// Checks that every field is in range and the fields agree with each other.
     pub fn validate(&self) -> Result<(), ModelError> {
-        let bad = |field: &'static str, reason: String| Err(ModelError::InvalidConfig { field, reason });
+        let bad =
+            |field: &'static str, reason: String| Err(ModelError::InvalidConfig { field, reason });
         if self.vocab_size == 0 {
             return bad("vocab_size", "must be > 0".into());
         }
         if self.vocab_size > u32::MAX as usize {
-            return bad("vocab_size", format!("{} does not fit token ids (u32)", self.vocab_size));
+            return bad(
+                "vocab_size",
+                format!("{} does not fit token ids (u32)", self.vocab_size),
+            );
         }
         if self.hidden_size == 0 {
             return bad("hidden_size", "must be > 0".into());
@@ -137,8 +141,7 @@ impl ModelConfig {
         if self.num_attention_heads == 0 {
             return bad("num_attention_heads", "must be > 0".into());
         }
-        if self.num_key_value_heads == 0
-            || self.num_attention_heads % self.num_key_value_heads != 0
+        if self.num_key_value_heads == 0 || self.num_attention_heads % self.num_key_value_heads != 0
         {
             return bad(
                 "num_key_value_heads",
@@ -150,7 +153,10 @@ impl ModelConfig {
         }
         let hd = self.head_dim();
         if hd == 0 || hd % 2 != 0 {
-            return bad("head_dim", format!("{hd} must be even and > 0 (RoPE rotates pairs)"));
+            return bad(
+                "head_dim",
+                format!("{hd} must be even and > 0 (RoPE rotates pairs)"),
+            );
         }
         if self.head_dim.is_none() && hd * self.num_attention_heads != self.hidden_size {
             return bad(
@@ -162,10 +168,16 @@ impl ModelConfig {
             );
         }
         if !(self.rope_theta.is_finite() && self.rope_theta > 0.0) {
-            return bad("rope_theta", format!("{} must be finite and > 0", self.rope_theta));
+            return bad(
+                "rope_theta",
+                format!("{} must be finite and > 0", self.rope_theta),
+            );
         }
         if !(self.rms_norm_eps.is_finite() && self.rms_norm_eps >= 0.0) {
-            return bad("rms_norm_eps", format!("{} must be finite and >= 0", self.rms_norm_eps));
+            return bad(
+                "rms_norm_eps",
+                format!("{} must be finite and >= 0", self.rms_norm_eps),
+            );
         }
         if self.max_position_embeddings == 0 {
             return bad("max_position_embeddings", "must be > 0".into());

@@ -45,7 +45,9 @@ pub enum ModelError {
         actual: Vec<usize>,
     },
     /// Occurs when a token id is not below the vocabulary size.
-    #[error("sequence {sequence}, position {position}: token id {token} >= vocab_size {vocab_size}")]
+    #[error(
+        "sequence {sequence}, position {position}: token id {token} >= vocab_size {vocab_size}"
+    )]
     TokenOutOfRange {
         /// Index of the sequence in the batch.
         sequence: usize,

@@ -43,7 +43,11 @@ pub(crate) struct KvCache {
 
 impl KvCache {
     /// An empty cache for `batch` sequences of at most `capacity` tokens.
-    pub(crate) fn new(policy: &Policy, batch: usize, capacity: usize) -> Result<KvCache, ModelError> {
+    pub(crate) fn new(
+        policy: &Policy,
+        batch: usize,
+        capacity: usize,
+    ) -> Result<KvCache, ModelError> {
         let c = &policy.config;
         let shape = (batch, c.num_key_value_heads, capacity, c.head_dim());
         let mut k = Vec::with_capacity(c.num_hidden_layers);
@@ -76,7 +80,13 @@ impl Policy {
     }
 
     /// `x · Wᵀ (+ b)` for `x: [N, in]`, `W: [out, in]` (Hugging Face `Linear` layout).
-    fn linear(&self, x: &Tensor, w: &Var, b: Option<&Var>, mode: ForwardMode) -> Result<Tensor, ModelError> {
+    fn linear(
+        &self,
+        x: &Tensor,
+        w: &Var,
+        b: Option<&Var>,
+        mode: ForwardMode,
+    ) -> Result<Tensor, ModelError> {
         let y = x.matmul(&self.w(w, mode).t()?)?;
         Ok(match b {
             Some(b) => y.broadcast_add(&self.w(b, mode))?,
@@ -88,9 +98,11 @@ impl Policy {
     fn rms_norm(&self, x: &Tensor, g: &Var, mode: ForwardMode) -> Result<Tensor, ModelError> {
         let eps = self.config.rms_norm_eps;
         match mode {
-            ForwardMode::Inference => {
-                Ok(candle_nn::ops::rms_norm(&x.contiguous()?, &self.w(g, mode), eps as f32)?)
-            }
+            ForwardMode::Inference => Ok(candle_nn::ops::rms_norm(
+                &x.contiguous()?,
+                &self.w(g, mode),
+                eps as f32,
+            )?),
             ForwardMode::Differentiable => {
                 let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
                 let inv_rms = (ms + eps)?.sqrt()?.recip()?;
@@ -100,7 +112,12 @@ impl Policy {
     }
 
     /// cos/sin for a block of `t` tokens: `[t, hd/2]` (shared) or `[b, t, hd/2]`.
-    fn rope_block(&self, positions: &Positions, b: usize, t: usize) -> Result<(Tensor, Tensor), ModelError> {
+    fn rope_block(
+        &self,
+        positions: &Positions,
+        b: usize,
+        t: usize,
+    ) -> Result<(Tensor, Tensor), ModelError> {
         match positions {
             Positions::Shared { start } => Ok((
                 self.rope_cos.narrow(0, *start, t)?,
@@ -110,8 +127,12 @@ impl Policy {
                 let flat = pos.flatten_all()?;
                 let half = self.config.head_dim() / 2;
                 Ok((
-                    self.rope_cos.index_select(&flat, 0)?.reshape((b, t, half))?,
-                    self.rope_sin.index_select(&flat, 0)?.reshape((b, t, half))?,
+                    self.rope_cos
+                        .index_select(&flat, 0)?
+                        .reshape((b, t, half))?,
+                    self.rope_sin
+                        .index_select(&flat, 0)?
+                        .reshape((b, t, half))?,
                 ))
             }
         }
@@ -119,7 +140,13 @@ impl Policy {
 
     /// Rotary position embedding of `x: [b, h, t, hd]` in the "rotate half" layout:
     /// `x·cos + rotate_half(x)·sin`, `rotate_half([x1, x2]) = [−x2, x1]`.
-    fn rope(&self, x: &Tensor, cos: &Tensor, sin: &Tensor, mode: ForwardMode) -> Result<Tensor, ModelError> {
+    fn rope(
+        &self,
+        x: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+        mode: ForwardMode,
+    ) -> Result<Tensor, ModelError> {
         match mode {
             ForwardMode::Inference => Ok(candle_nn::rotary_emb::rope(x, cos, sin)?),
             ForwardMode::Differentiable => {
@@ -193,15 +220,24 @@ impl Policy {
                 Ok(y.reshape((b, t, nh, hd))?.transpose(1, 2)?.contiguous()?)
             };
             let q = heads(self.linear(&xn, &layer.q, layer.q_bias.as_ref(), mode)?, h)?;
-            let k = heads(self.linear(&xn, &layer.k, layer.k_bias.as_ref(), mode)?, kvh)?;
-            let v = heads(self.linear(&xn, &layer.v, layer.v_bias.as_ref(), mode)?, kvh)?;
+            let k = heads(
+                self.linear(&xn, &layer.k, layer.k_bias.as_ref(), mode)?,
+                kvh,
+            )?;
+            let v = heads(
+                self.linear(&xn, &layer.v, layer.v_bias.as_ref(), mode)?,
+                kvh,
+            )?;
             let q = (self.rope(&q, &cos, &sin, mode)? * scale)?;
             let k = self.rope(&k, &cos, &sin, mode)?;
             let (k, v) = match cache.as_deref_mut() {
                 Some(kv) => {
                     kv.k[li].slice_set(&k, 2, kv.len)?;
                     kv.v[li].slice_set(&v, 2, kv.len)?;
-                    (kv.k[li].narrow(2, 0, n_keys)?, kv.v[li].narrow(2, 0, n_keys)?)
+                    (
+                        kv.k[li].narrow(2, 0, n_keys)?,
+                        kv.v[li].narrow(2, 0, n_keys)?,
+                    )
                 }
                 None => (k, v),
             };
@@ -282,10 +318,22 @@ impl Policy {
     pub fn logits_with(&self, input_ids: &Tensor, mode: ForwardMode) -> Result<Tensor, ModelError> {
         let (b, t) = self.check_ids(input_ids)?;
         if t == 0 {
-            return Ok(Tensor::zeros((b, 0, self.config.vocab_size), self.dtype, &self.device)?);
+            return Ok(Tensor::zeros(
+                (b, 0, self.config.vocab_size),
+                self.dtype,
+                &self.device,
+            )?);
         }
         let mask = self.causal_mask(t)?;
-        let h = self.hidden_states(input_ids, mode, &Positions::Shared { start: 0 }, &mask, None)?;
-        Ok(self.head(&h, mode)?.reshape((b, t, self.config.vocab_size))?)
+        let h = self.hidden_states(
+            input_ids,
+            mode,
+            &Positions::Shared { start: 0 },
+            &mask,
+            None,
+        )?;
+        Ok(self
+            .head(&h, mode)?
+            .reshape((b, t, self.config.vocab_size))?)
     }
 }

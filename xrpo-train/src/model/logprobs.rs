@@ -54,7 +54,12 @@ impl Policy {
                     max,
                 });
             }
-            if let Some((j, &tok)) = p.iter().chain(c).enumerate().find(|(_, tok)| **tok as usize >= vocab) {
+            if let Some((j, &tok)) = p
+                .iter()
+                .chain(c)
+                .enumerate()
+                .find(|(_, tok)| **tok as usize >= vocab)
+            {
                 return Err(ModelError::TokenOutOfRange {
                     sequence: i,
                     position: j,
@@ -100,7 +105,12 @@ impl Policy {
     /// `z_y − (m + log Σ exp(z − m))` with `m` a detached row maximum.
     fn picked_logprobs(logits: &Tensor, targets: &Tensor) -> Result<Tensor, ModelError> {
         let m = logits.max_keepdim(D::Minus1)?.detach();
-        let lse = (logits.broadcast_sub(&m)?.exp()?.sum_keepdim(D::Minus1)?.log()? + m)?;
+        let lse = (logits
+            .broadcast_sub(&m)?
+            .exp()?
+            .sum_keepdim(D::Minus1)?
+            .log()?
+            + m)?;
         let picked = logits.gather(targets, D::Minus1)?;
         Ok((picked - lse)?.squeeze(1)?)
     }
@@ -121,7 +131,13 @@ impl Policy {
         }
         // Right padding needs no padding mask: a causal row never sees the pads after it.
         let causal = self.causal_mask(pk.t)?;
-        let h = self.hidden_states(&pk.ids, mode, &Positions::Shared { start: 0 }, &causal, None)?;
+        let h = self.hidden_states(
+            &pk.ids,
+            mode,
+            &Positions::Shared { start: 0 },
+            &causal,
+            None,
+        )?;
         // The output head runs only on rows that predict a completion token (prompt
         // positions of long prompts cost no V-wide matmul).
         let h = h.index_select(&pk.rows, 0)?;

@@ -98,7 +98,11 @@ pub(crate) fn param_specs(config: &ModelConfig) -> Vec<(String, Vec<usize>, Para
             out.push((format!("{p}.self_attn.v_proj.bias"), vec![kv], Bias));
         }
         out.push((format!("{p}.self_attn.o_proj.weight"), vec![d, q], Matrix));
-        out.push((format!("{p}.post_attention_layernorm.weight"), vec![d], Norm));
+        out.push((
+            format!("{p}.post_attention_layernorm.weight"),
+            vec![d],
+            Norm,
+        ));
         out.push((format!("{p}.mlp.gate_proj.weight"), vec![ff, d], Matrix));
         out.push((format!("{p}.mlp.up_proj.weight"), vec![ff, d], Matrix));
         out.push((format!("{p}.mlp.down_proj.weight"), vec![d, ff], Matrix));
@@ -118,7 +122,11 @@ impl Policy {
     /// A randomly initialised policy: matrices from N(0, 0.02²) drawn with a [`StdRng`]
     /// seeded by `seed` (so the same seed gives bit-identical weights on every device),
     /// RMSNorm gains 1, biases 0. Weights are f32.
-    pub fn new_random(config: ModelConfig, seed: u64, device: &Device) -> Result<Policy, ModelError> {
+    pub fn new_random(
+        config: ModelConfig,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Policy, ModelError> {
         Self::new_random_with_dtype(config, seed, DType::F32, device)
     }
 
@@ -352,7 +360,13 @@ impl Policy {
             return Ok(m.clone());
         }
         let data: Vec<f32> = (0..t * t)
-            .map(|ij| if ij % t > ij / t { f32::NEG_INFINITY } else { 0.0 })
+            .map(|ij| {
+                if ij % t > ij / t {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let m = Tensor::from_vec(data, (t, t), &self.device)?.to_dtype(self.dtype)?;
         cache.insert(t, m.clone());
@@ -363,7 +377,11 @@ impl Policy {
 /// RoPE tables: cos(p·θ_i) and sin(p·θ_i) for p < max_position_embeddings and
 /// θ_i = rope_theta^(−2i/head_dim), i < head_dim/2 (Su et al., RoFormer; HF Llama's
 /// "rotate half" layout). Computed in f64, then cast.
-fn rope_tables(config: &ModelConfig, dtype: DType, device: &Device) -> Result<(Tensor, Tensor), ModelError> {
+fn rope_tables(
+    config: &ModelConfig,
+    dtype: DType,
+    device: &Device,
+) -> Result<(Tensor, Tensor), ModelError> {
     let hd = config.head_dim();
     let half = hd / 2;
     let n = config.max_position_embeddings;

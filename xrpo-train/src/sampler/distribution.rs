@@ -93,3 +93,123 @@ pub fn sample_token(logits: &[f32], cfg: &SamplingConfig, rng: &mut StdRng) -> T
         policy_logprob: policy_lp(chosen),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn cfg(temperature: f64, top_p: f64, top_k: usize) -> SamplingConfig {
+        SamplingConfig {
+            max_new_tokens: 1,
+            temperature,
+            top_p,
+            top_k,
+        }
+    }
+
+    const LOGITS: [f32; 6] = [1.0, 3.0, -2.0, 2.5, 0.0, 3.0];
+
+    /// Softmax of `LOGITS / τ` over `keep`, written independently of the code under test.
+    fn reference(t: f64, keep: &[usize]) -> Vec<f64> {
+        let z: Vec<f64> = keep.iter().map(|&i| (LOGITS[i] as f64 / t).exp()).collect();
+        let s: f64 = z.iter().sum();
+        let mut p = vec![0.0; LOGITS.len()];
+        for (&i, z) in keep.iter().zip(z) {
+            p[i] = z / s;
+        }
+        p
+    }
+
+    fn frequencies(c: &SamplingConfig, n: usize) -> (Vec<f64>, Vec<TokenChoice>) {
+        let mut rng = StdRng::seed_from_u64(99);
+        let mut f = vec![0.0; LOGITS.len()];
+        let mut seen = Vec::new();
+        for _ in 0..n {
+            let ch = sample_token(&LOGITS, c, &mut rng);
+            f[ch.token as usize] += 1.0 / n as f64;
+            seen.push(ch);
+        }
+        (f, seen)
+    }
+
+    #[test]
+    fn greedy_takes_the_first_argmax() {
+        let mut rng = StdRng::seed_from_u64(0);
+        let ch = sample_token(&LOGITS, &cfg(0.0, 1.0, 0), &mut rng);
+        assert_eq!((ch.token, ch.logprob), (1, 0.0));
+        let p = reference(1.0, &[0, 1, 2, 3, 4, 5]);
+        assert!((ch.policy_logprob as f64 - p[1].ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn temperature_frequencies_and_logprobs_follow_softmax() {
+        let n = 40_000;
+        let (f, seen) = frequencies(&cfg(0.7, 1.0, 0), n);
+        let p = reference(0.7, &[0, 1, 2, 3, 4, 5]);
+        let q = reference(1.0, &[0, 1, 2, 3, 4, 5]);
+        for i in 0..6 {
+            // 5 binomial standard deviations.
+            let sd = (p[i] * (1.0 - p[i]) / n as f64).sqrt();
+            assert!(
+                (f[i] - p[i]).abs() <= 5.0 * sd + 1e-9,
+                "token {i}: {} vs {}",
+                f[i],
+                p[i]
+            );
+        }
+        for ch in seen.iter().take(50) {
+            let t = ch.token as usize;
+            assert!((ch.logprob as f64 - p[t].ln()).abs() < 1e-5);
+            assert!((ch.policy_logprob as f64 - q[t].ln()).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn top_k_keeps_the_k_largest_ties_to_lower_id() {
+        // Logits sorted: 1 (3.0), 5 (3.0), 3 (2.5), 0, 4, 2. k = 3 keeps {1, 5, 3}.
+        let (f, seen) = frequencies(&cfg(1.0, 1.0, 3), 20_000);
+        let p = reference(1.0, &[1, 5, 3]);
+        for i in 0..6 {
+            assert!(
+                (f[i] - p[i]).abs() < 0.02,
+                "token {i}: {} vs {}",
+                f[i],
+                p[i]
+            );
+        }
+        assert!(
+            seen.iter()
+                .all(|c| (c.logprob as f64 - p[c.token as usize].ln()).abs() < 1e-5)
+        );
+        // k = 1 with a tie: the lower id.
+        let mut rng = StdRng::seed_from_u64(0);
+        assert_eq!(sample_token(&LOGITS, &cfg(1.0, 1.0, 1), &mut rng).token, 1);
+    }
+
+    #[test]
+    fn top_p_keeps_the_smallest_prefix_reaching_p() {
+        let full = reference(1.0, &[0, 1, 2, 3, 4, 5]);
+        // Sorted masses: p1 = p5 ≈ 0.34, p3 ≈ 0.21, ... The first two sum to < 0.8, the
+        // first three ≥ 0.8, so top-p 0.8 keeps {1, 5, 3}.
+        assert!(full[1] + full[5] < 0.8 && full[1] + full[5] + full[3] >= 0.8);
+        let (f, seen) = frequencies(&cfg(1.0, 0.8, 0), 20_000);
+        let p = reference(1.0, &[1, 5, 3]);
+        for i in 0..6 {
+            assert!(
+                (f[i] - p[i]).abs() < 0.02,
+                "token {i}: {} vs {}",
+                f[i],
+                p[i]
+            );
+        }
+        assert!(
+            seen.iter()
+                .all(|c| (c.logprob as f64 - p[c.token as usize].ln()).abs() < 1e-5)
+        );
+        // A tiny p keeps only the top token.
+        let (_, seen) = frequencies(&cfg(1.0, 1e-3, 0), 100);
+        assert!(seen.iter().all(|c| c.token == 1 && c.logprob == 0.0));
+    }
+}

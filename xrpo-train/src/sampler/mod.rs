@@ -142,7 +142,11 @@ pub fn generate(
                 max: max_pos,
             });
         }
-        if let Some((j, &tok)) = p.iter().enumerate().find(|(_, t)| **t as usize >= config.vocab_size) {
+        if let Some((j, &tok)) = p
+            .iter()
+            .enumerate()
+            .find(|(_, t)| **t as usize >= config.vocab_size)
+        {
             return Err(ModelError::TokenOutOfRange {
                 sequence: i,
                 position: j,
@@ -163,9 +167,14 @@ pub fn generate(
     }
     let p_len = prompts.iter().map(Vec::len).max().unwrap_or(0);
     // Each sequence may grow to max_pos tokens; the cache holds the padded batch.
-    let steps = cfg.max_new_tokens.min(max_pos - prompts.iter().map(Vec::len).min().unwrap_or(0));
+    let steps = cfg
+        .max_new_tokens
+        .min(max_pos - prompts.iter().map(Vec::len).min().unwrap_or(0));
     if steps == 0 {
-        return Ok(prompts.iter().map(|_| empty(FinishReason::Length)).collect());
+        return Ok(prompts
+            .iter()
+            .map(|_| empty(FinishReason::Length))
+            .collect());
     }
     let device = policy.device().clone();
     let b = prompts.len();
@@ -209,14 +218,23 @@ pub fn generate(
     let mut key_mask = Tensor::from_vec(key_mask, (b, 1, capacity), &device)?.to_dtype(dtype)?;
     let ids = Tensor::from_vec(ids, (b, p_len), &device)?;
     let pos = Tensor::from_vec(pos, (b, p_len), &device)?;
-    let h = policy.hidden_states(&ids, ForwardMode::Inference, &Positions::PerRow(pos), &prefill, Some(&mut cache))?;
+    let h = policy.hidden_states(
+        &ids,
+        ForwardMode::Inference,
+        &Positions::PerRow(pos),
+        &prefill,
+        Some(&mut cache),
+    )?;
     // Only the last position of each row feeds the head.
     let last: Vec<u32> = (0..b).map(|i| (i * p_len + p_len - 1) as u32).collect();
     let h = h.index_select(&Tensor::from_vec(last, b, &device)?, 0)?;
     let mut logits = policy.head(&h, ForwardMode::Inference)?;
 
     for step in 0..steps {
-        let rows = logits.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
+        let rows = logits
+            .to_dtype(DType::F32)?
+            .to_device(&Device::Cpu)?
+            .to_vec2::<f32>()?;
         let mut next = Vec::with_capacity(active.len());
         let mut keep = Vec::with_capacity(active.len());
         for (row, a) in rows.iter().zip(active.iter_mut()) {
@@ -268,22 +286,37 @@ pub fn generate(
         let pos: Vec<u32> = active.iter().map(|a| (cur - a.pad) as u32).collect();
         let pos = Tensor::from_vec(pos, (nb, 1), &device)?;
         let mask = key_mask.narrow(2, 0, cur + 1)?;
-        let h = policy.hidden_states(&ids, ForwardMode::Inference, &Positions::PerRow(pos), &mask, Some(&mut cache))?;
+        let h = policy.hidden_states(
+            &ids,
+            ForwardMode::Inference,
+            &Positions::PerRow(pos),
+            &mask,
+            Some(&mut cache),
+        )?;
         logits = policy.head(&h, ForwardMode::Inference)?;
     }
     for a in active {
         done[a.index] = Some(a.completion);
     }
     // Invariant: every sequence is retired either in the loop or just above.
-    Ok(done.into_iter().map(|c| c.expect("every sequence finished")).collect())
+    Ok(done
+        .into_iter()
+        .map(|c| c.expect("every sequence finished"))
+        .collect())
 }
 
 /// Whether the decoded completion contains any stop string.
-fn hits_stop_string(tokens: &[u32], stops: &[String], decode: Option<&dyn Fn(&[u32]) -> String>) -> bool {
+fn hits_stop_string(
+    tokens: &[u32],
+    stops: &[String],
+    decode: Option<&dyn Fn(&[u32]) -> String>,
+) -> bool {
     match decode {
         Some(decode) if !stops.is_empty() => {
             let text = decode(tokens);
-            stops.iter().any(|s| !s.is_empty() && text.contains(s.as_str()))
+            stops
+                .iter()
+                .any(|s| !s.is_empty() && text.contains(s.as_str()))
         }
         _ => false,
     }
