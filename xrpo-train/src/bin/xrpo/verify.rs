@@ -1,12 +1,175 @@
-//! `xrpo verify`: not built yet; its issue fills this module.
+//! `xrpo verify`: JSON lines in, one verdict per line out, in input order.
+//!
+//! Input, one object per line:
+//! - math (the default kind): `{"response": "…", "answer": "…"}`, optionally `"kind": "math"`;
+//! - code: `{"kind": "code", …}` (routed to the code verifier).
+//!
+//! Output, one object per non-blank input line, in order:
+//! `{"correct": bool, "reward": 0 or 1, "extracted": "…" or null, "reason": "…", "outcome": "…"}`
+//! (an input `"id"` is echoed). A line that cannot be read or verified becomes
+//! `{"error": "…", "line": N}` (also on stderr); the other lines are still verified and the
+//! exit status is non-zero at the end. All lines are read first and verified in parallel
+//! (`RAYON_NUM_THREADS` caps the threads).
 
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use xrpo_reward::math::{MathConfig, MathVerifier};
+use xrpo_reward::{Reference, Verdict, Verifier, VerifyError};
 
 /// Arguments of `xrpo verify`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// JSON-lines input file; standard input when absent or `-`.
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    /// Output file; standard output when absent or `-`.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// JSON file with math verifier settings (`MathConfig` fields, e.g.
+    /// `{"precision": 4, "targets": ["latex", "expr"]}`); defaults otherwise.
+    #[arg(long)]
+    pub math_config: Option<PathBuf>,
+}
+
+/// Routes each reference to the verifier of its kind.
+struct Router {
+    math: MathVerifier,
+}
+
+impl Verifier for Router {
+    fn verify(&self, response: &str, reference: &Reference) -> Result<Verdict, VerifyError> {
+        match reference {
+            Reference::Math { .. } => self.math.verify(response, reference),
+            _ => Err(VerifyError::UnsupportedReference("code")),
+        }
+    }
+}
+
+/// One input line turned into work: the response and what it is checked against.
+struct Job {
+    id: Option<Value>,
+    response: String,
+    reference: Reference,
+}
+
+fn field<'a>(obj: &'a serde_json::Map<String, Value>, name: &str) -> Result<&'a str, String> {
+    match obj.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(format!("field `{name}` must be a string, got {other}")),
+        None => Err(format!("missing field `{name}`")),
+    }
+}
+
+/// Reads one line into a [`Job`], or an error message that names the field.
+fn parse_line(line: &str) -> Result<Job, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let obj = value.as_object().ok_or("expected a JSON object")?;
+    let kind = match obj.get("kind") {
+        None => "math",
+        Some(Value::String(k)) => k.as_str(),
+        Some(other) => return Err(format!("field `kind` must be a string, got {other}")),
+    };
+    let id = obj.get("id").cloned();
+    match kind {
+        "math" => Ok(Job {
+            id,
+            response: field(obj, "response")?.to_string(),
+            reference: Reference::Math {
+                answer: field(obj, "answer")?.to_string(),
+            },
+        }),
+        "code" => Err("code verification not available".to_string()),
+        other => Err(format!(
+            "unknown `kind` \"{other}\" (expected \"math\" or \"code\")"
+        )),
+    }
+}
+
+fn verdict_json(id: &Option<Value>, v: &Verdict) -> Value {
+    let mut out = json!({
+        "correct": v.correct(),
+        "reward": if v.correct() { 1 } else { 0 },
+        "extracted": v.extracted,
+        "reason": v.reason,
+        "outcome": v.outcome,
+    });
+    if let Some(id) = id {
+        out["id"] = id.clone();
+    }
+    out
+}
 
 /// Runs `xrpo verify`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`xrpo verify` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let cfg = match &args.math_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str::<MathConfig>(&text)
+                .with_context(|| format!("parsing math config {}", path.display()))?
+        }
+        None => MathConfig::default(),
+    };
+    let math = MathVerifier::new(cfg).context("invalid math config")?;
+    let router = Router { math };
+
+    let reader: Box<dyn BufRead> = match args.input.as_deref() {
+        Some(p) if p.as_os_str() != "-" => Box::new(BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
+        )),
+        _ => Box::new(BufReader::new(std::io::stdin().lock())),
+    };
+    // Read every line first (numbered from 1, blank lines skipped).
+    let mut lines: Vec<(usize, Result<Job, String>)> = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("reading input line {}", i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        lines.push((i + 1, parse_line(&line)));
+    }
+
+    // Verify the well-formed lines in parallel; results come back in order.
+    let jobs: Vec<(&str, &Reference)> = lines
+        .iter()
+        .filter_map(|(_, j)| j.as_ref().ok())
+        .map(|j| (j.response.as_str(), &j.reference))
+        .collect();
+    let mut verdicts = router.verify_batch(&jobs).into_iter();
+
+    let mut out: Box<dyn Write> = match args.output.as_deref() {
+        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        _ => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut failed = 0usize;
+    for (line_no, job) in &lines {
+        let result = match job {
+            // Invariant: one verdict per well-formed line, in the same order.
+            Ok(job) => match verdicts.next().expect("one verdict per job") {
+                Ok(v) => Ok(verdict_json(&job.id, &v)),
+                Err(e) => Err(format!("verifier failed: {e}")),
+            },
+            Err(msg) => Err(msg.clone()),
+        };
+        match result {
+            Ok(value) => writeln!(out, "{value}")?,
+            Err(msg) => {
+                failed += 1;
+                eprintln!("line {line_no}: {msg}");
+                writeln!(out, "{}", json!({ "error": msg, "line": line_no }))?;
+            }
+        }
+    }
+    out.flush()?;
+    if failed > 0 {
+        eprintln!("{failed} of {} lines failed", lines.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
