@@ -3,7 +3,8 @@
 //! [`CodeVerifier`] implements [`Verifier`] for [`Reference::Code`] with two test styles
 //! ([`CodeTests`]):
 //! - assert style (HumanEval): the program is `prefix + code + "\n" + tests + "\n" +
-//!   "check(entry_point)"`, and passes when it exits with status 0;
+//!   "check(entry_point)"`, and passes when it exits with status 0 after `check` returned
+//!   (an early `sys.exit(0)` fails, as under HumanEval's harness);
 //! - stdin/stdout cases (LiveCodeBench): each case runs the code with the case's input on
 //!   stdin; the output must match line by line, exactly after stripping, else token by token
 //!   with exact numeric equality (see [`outputs_match`]).
@@ -234,6 +235,25 @@ impl CodeConfig {
 const PYTHON_FLAGS: [&str; 2] = ["-I", "-B"];
 /// Name of the program file inside the run directory.
 const PROGRAM_FILE: &str = "main.py";
+/// The last line of every assert-style program: prints the nonce it gets on stdin.
+const ECHO_NONCE: &str =
+    "import sys as _xrpo_sys; _xrpo_sys.stdout.write('\\n' + _xrpo_sys.stdin.read())";
+
+/// A fresh unpredictable token (128 bits from the std hasher's random keys).
+fn nonce() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let draw = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.finish()
+    };
+    format!("xrpo-check-done-{:016x}{:016x}", draw(), draw())
+}
+
 /// Bytes of stderr quoted in a verdict's detail.
 const STDERR_TAIL: usize = 600;
 
@@ -378,9 +398,22 @@ impl CodeVerifier {
                 if code.trim().is_empty() {
                     return Ok(no_code(iso));
                 }
-                let source = format!("{prefix}{code}\n{tests}\ncheck({entry_point})\n");
-                let out = self.run_python(&source, "")?;
-                let (reason, detail) = classify(&out, &self.config.limits, None);
+                // The last line echoes a per-run nonce from stdin: a program that exits early
+                // with status 0 (`sys.exit(0)`, `os._exit(0)`) never prints it and fails, as
+                // it does under HumanEval's own harness. The nonce is not in the source file.
+                let nonce = nonce();
+                let source =
+                    format!("{prefix}{code}\n{tests}\ncheck({entry_point})\n{ECHO_NONCE}\n");
+                let out = self.run_python(&source, &nonce)?;
+                let (mut reason, mut detail) = classify(&out, &self.config.limits, None);
+                if reason == Reason::Passed
+                    && !String::from_utf8_lossy(&out.stdout)
+                        .trim_end()
+                        .ends_with(&nonce)
+                {
+                    reason = Reason::WrongAnswer;
+                    detail = "the program exited with status 0 before `check` returned".into();
+                }
                 Ok(verdict(
                     if reason == Reason::Passed { 1.0 } else { 0.0 },
                     reason,
