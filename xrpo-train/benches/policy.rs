@@ -1,0 +1,214 @@
+//! Policy throughput: sampling and training tokens/s, peak memory, and this machine's
+//! f32 GEMM rate so the training figures read as a utilisation.
+//!
+//! Run all: `cargo bench -p xrpo-train --bench policy`; one or more by name:
+//! `cargo bench -p xrpo-train --bench policy -- train_smollm2` (names: gemm,
+//! sample_tiny, train_tiny, sample_smollm2, train_smollm2). Each bench prints one JSON
+//! line with the median over its repetitions. Peak memory (`VmHWM`) is process-wide, so
+//! run a bench alone to read its own peak. Threads: candle follows `RAYON_NUM_THREADS`.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use candle_core::{Device, Tensor};
+use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use xrpo_train::model::{ModelConfig, Policy};
+use xrpo_train::sampler::{SamplingConfig, StopCondition, generate};
+
+/// Peak resident set size in GiB (`VmHWM` of /proc/self/status), if readable.
+fn vm_hwm_gib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / (1024.0 * 1024.0))
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Times `f` `reps` times after `warmup` untimed runs; returns the seconds of each run.
+fn time(warmup: usize, reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let mut out = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        f()?;
+        out.push(t.elapsed().as_secs_f64());
+    }
+    Ok(out)
+}
+
+fn random_tokens(rng: &mut StdRng, n: usize, len: usize, vocab: usize) -> Vec<Vec<u32>> {
+    (0..n)
+        .map(|_| {
+            (0..len)
+                .map(|_| rng.random_range(0..vocab as u32))
+                .collect()
+        })
+        .collect()
+}
+
+/// f32 matmul 2048×2048 through candle: GFLOP/s = 2n³ / t.
+fn gemm() -> Result<f64> {
+    let n = 2048;
+    let dev = Device::Cpu;
+    let a = Tensor::randn(0f32, 1.0, (n, n), &dev)?;
+    let b = Tensor::randn(0f32, 1.0, (n, n), &dev)?;
+    let secs = time(2, 10, || {
+        a.matmul(&b)?;
+        Ok(())
+    })?;
+    let t = median(secs);
+    let gflops = 2.0 * (n as f64).powi(3) / t / 1e9;
+    println!(
+        "{}",
+        serde_json::json!({"bench": "gemm", "n": n, "threads": candle_core::utils::get_num_threads(),
+            "median_s": t, "gflops": gflops})
+    );
+    Ok(gflops)
+}
+
+fn sample(
+    name: &str,
+    config: ModelConfig,
+    batch: usize,
+    prompt: usize,
+    new: usize,
+    reps: usize,
+) -> Result<()> {
+    let policy = Policy::new_random(config.clone(), 0, &Device::Cpu)?;
+    let mut rng = StdRng::seed_from_u64(1);
+    let prompts = random_tokens(&mut rng, batch, prompt, config.vocab_size);
+    let cfg = SamplingConfig {
+        max_new_tokens: new,
+        temperature: 1.0,
+        top_p: 1.0,
+        top_k: 0,
+    };
+    let mut produced = 0;
+    let secs = time(1, reps, || {
+        let out = generate(
+            &policy,
+            &prompts,
+            &cfg,
+            &StopCondition::default(),
+            None,
+            &mut rng,
+        )?;
+        produced = out.iter().map(|c| c.tokens.len()).sum();
+        Ok(())
+    })?;
+    let t = median(secs);
+    println!(
+        "{}",
+        serde_json::json!({"bench": name, "batch": batch, "prompt_tokens": prompt, "new_tokens": new,
+            "median_s": t, "tok_s": produced as f64 / t, "reps": reps, "vmhwm_gib": vm_hwm_gib()})
+    );
+    Ok(())
+}
+
+/// One training step per repetition: batched log-probs of `batch` sequences of `seq`
+/// tokens (prompt = first token, completion = the rest), loss −mean(log-prob),
+/// backward, AdamW. Tokens/s counts `batch · seq`.
+fn train(
+    name: &str,
+    config: ModelConfig,
+    batch: usize,
+    seq: usize,
+    reps: usize,
+    gemm_gflops: Option<f64>,
+) -> Result<()> {
+    let policy = Policy::new_random(config.clone(), 0, &Device::Cpu)?;
+    let mut rng = StdRng::seed_from_u64(2);
+    let seqs = random_tokens(&mut rng, batch, seq, config.vocab_size);
+    let prompts: Vec<Vec<u32>> = seqs.iter().map(|s| s[..1].to_vec()).collect();
+    let completions: Vec<Vec<u32>> = seqs.iter().map(|s| s[1..].to_vec()).collect();
+    let vars = policy.named_vars().into_iter().map(|(_, v)| v).collect();
+    let mut opt = AdamW::new(
+        vars,
+        ParamsAdamW {
+            lr: 1e-5,
+            ..Default::default()
+        },
+    )?;
+    let secs = time(1, reps, || {
+        let out = policy.token_logprobs(&prompts, &completions)?;
+        let loss = (out.logprobs.sum_all()? * (-1.0 / (batch * (seq - 1)) as f64))?;
+        opt.backward_step(&loss)?;
+        Ok(())
+    })?;
+    let t = median(secs);
+    let tokens = (batch * seq) as f64;
+    // FLOPs ≈ 6·params·tokens + attention (QKᵀ and PV: 2·2·T²·d per sequence and layer
+    // forward, ×3 with backward).
+    let attn = 12.0
+        * (config.num_hidden_layers * batch) as f64
+        * (seq as f64).powi(2)
+        * (config.num_attention_heads * config.head_dim()) as f64;
+    let flops = 6.0 * policy.num_params() as f64 * tokens + attn;
+    let gflops = flops / t / 1e9;
+    println!(
+        "{}",
+        serde_json::json!({"bench": name, "batch": batch, "seq": seq, "params": policy.num_params(),
+            "median_s": t, "tok_s": tokens / t, "gflops": gflops,
+            "gemm_utilisation": gemm_gflops.map(|g| gflops / g), "reps": reps, "vmhwm_gib": vm_hwm_gib()})
+    );
+    Ok(())
+}
+
+/// glibc's `mallopt`: candle allocates a fresh buffer for every op, and glibc's default
+/// of returning large blocks to the kernel makes every step page-fault them back in
+/// (30 % of a tiny training step in `perf`). Keeping freed memory in the heap removes that.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    unsafe extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    const M_TRIM_THRESHOLD: i32 = -1;
+    const M_TOP_PAD: i32 = -2;
+    const M_MMAP_THRESHOLD: i32 = -3;
+    // SAFETY: mallopt only changes allocator tunables; called before any threads start.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        mallopt(M_TOP_PAD, 64 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}
+
+fn main() -> Result<()> {
+    if std::env::var_os("XRPO_BENCH_DEFAULT_MALLOC").is_none() {
+        keep_freed_memory();
+    }
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let want = |n: &str| args.is_empty() || args.iter().any(|a| n.contains(a.as_str()));
+    let g = if want("gemm") || want("train_tiny") || want("train_smollm2") {
+        Some(gemm()?)
+    } else {
+        None
+    };
+    if want("sample_tiny") {
+        sample("sample_tiny", ModelConfig::tiny(), 64, 16, 64, 5)?;
+    }
+    if want("train_tiny") {
+        train("train_tiny", ModelConfig::tiny(), 32, 64, 10, g)?;
+    }
+    if want("sample_smollm2") {
+        sample("sample_smollm2", ModelConfig::smollm2_135m(), 8, 16, 32, 3)?;
+    }
+    if want("train_smollm2") {
+        train("train_smollm2", ModelConfig::smollm2_135m(), 8, 256, 3, g)?;
+    }
+    Ok(())
+}
