@@ -110,6 +110,16 @@ impl TQuantiles {
         }
     }
 
+    /// The cached `c(n)`, indexed by `n` (`c[0]`, `c[1]` are +∞).
+    pub(crate) fn reduction_coefficients(&self) -> &[f64] {
+        &self.c
+    }
+
+    /// The cached `1/√n`, indexed by `n`.
+    pub(crate) fn inv_sqrts(&self) -> &[f64] {
+        &self.inv_sqrt
+    }
+
     /// `1/√n` (cached for small `n`).
     #[inline]
     pub fn inv_sqrt(&self, n: usize) -> f64 {

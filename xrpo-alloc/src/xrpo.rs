@@ -160,6 +160,9 @@ impl XrpoAllocator {
         let mut order: Vec<usize> = (0..m).collect();
         order.sort_by(|&a, &b| std[b].total_cmp(&std[a]).then(a.cmp(&b)));
 
+        // Within a group, rank order = (s_q desc, index asc); `s_by_rank` makes a group's
+        // top s_q one lookup away.
+        let s_by_rank: Vec<f64> = order.iter().map(|&q| std[q]).collect();
         let mut groups = std::mem::take(&mut self.groups);
         groups.iter_mut().for_each(BinaryHeap::clear);
         if groups.len() < n_max {
@@ -174,6 +177,14 @@ impl XrpoAllocator {
                 hi = hi.max(level[q]);
             }
         }
+        // `top_s[n]`: s_q of group n's top, NaN when the group is empty (structure of
+        // arrays, so the per-grant scan over groups reads three contiguous slices).
+        let top = |g: &BinaryHeap<Reverse<usize>>| g.peek().map_or(f64::NAN, |r| s_by_rank[r.0]);
+        let mut top_s: Vec<f64> = groups[..n_max].iter().map(top).collect();
+        let coeff = self.quantiles.reduction_coefficients();
+        let inv_sqrt = self.quantiles.inv_sqrts();
+        // Invariant: the tables cover every level below n_max (TQuantiles::new(α, n_max)).
+        debug_assert!(coeff.len() >= n_max && inv_sqrt.len() >= n_max);
 
         let mut extra = vec![0; m];
         let mut priority = vec![f64::NAN; m];
@@ -181,26 +192,37 @@ impl XrpoAllocator {
         let grows = self.config.clock == ExplorationClock::StepRollouts;
         let mut phi_scale = self.phi_scale(t);
         for _ in 0..budget {
-            // Best group top by (Π desc, s desc, n asc): scanning n upwards and replacing
-            // only on strictly better keeps the smaller n on full ties.
-            let mut best: Option<(f64, f64, usize)> = None;
-            for (n, group) in groups.iter().enumerate().take(hi + 1).skip(lo) {
-                let Some(&Reverse(rank)) = group.peek() else {
-                    continue;
-                };
-                let s_q = std[order[rank]];
-                let pi = self.pi(s_q, n, phi_scale);
-                let better = match best {
-                    None => true,
-                    Some((b_pi, b_s, _)) => pi > b_pi || (pi == b_pi && s_q > b_s),
-                };
-                if better {
-                    best = Some((pi, s_q, n));
-                }
+            if lo > hi {
+                break; // every prompt is at its cap
             }
-            let Some((pi, _, n)) = best else { break };
-            // Invariant: `best` names a non-empty group (it was just peeked).
-            let Reverse(rank) = groups[n].pop().expect("best group is non-empty");
+            // `lo` is the lowest non-empty level. Below 2 scored rewards Π = +∞ (and s_q
+            // is taken as 0), so the lowest such level wins outright.
+            let (n, pi) = if lo < 2 {
+                (lo, f64::INFINITY)
+            } else {
+                // Best group top by (Π desc, s desc, n asc): scanning n upwards and
+                // replacing only on strictly better keeps the smaller n on full ties.
+                let (mut best_n, mut best_pi, mut best_s) =
+                    (lo, f64::NEG_INFINITY, f64::NEG_INFINITY);
+                let levels = top_s[lo..=hi]
+                    .iter()
+                    .zip(&coeff[lo..=hi])
+                    .zip(&inv_sqrt[lo..=hi]);
+                for (i, ((&s_q, &c), &inv)) in levels.enumerate() {
+                    if s_q.is_nan() {
+                        continue;
+                    }
+                    // Π = Δ̂ + φ = s_q·c(n) + λ√ln(1+T)·(1/√n), the same operations as `pi`.
+                    let pi = s_q * c + phi_scale * inv;
+                    if pi > best_pi || (pi == best_pi && s_q > best_s) {
+                        (best_n, best_pi, best_s) = (lo + i, pi, s_q);
+                    }
+                }
+                (best_n, best_pi)
+            };
+            // Invariant: level `n` is non-empty (lo is non-empty; the scan skips empties).
+            let Reverse(rank) = groups[n].pop().expect("chosen level is non-empty");
+            top_s[n] = top(&groups[n]);
             let q = order[rank];
             extra[q] += 1;
             priority[q] = pi;
@@ -208,6 +230,7 @@ impl XrpoAllocator {
             level[q] += 1;
             if cap_left[q] > 0 {
                 groups[n + 1].push(Reverse(rank));
+                top_s[n + 1] = top(&groups[n + 1]);
                 hi = hi.max(n + 1);
             }
             while lo <= hi && groups[lo].is_empty() {
