@@ -21,6 +21,14 @@ use super::ast::{Constant, Node, RelOp};
 use super::config::MathConfig;
 use super::eval::{Env, EvalError, Val, eval};
 
+/// Most element comparisons one [`compare`] call makes (sets of sets, ± expansions);
+/// past it the answers count as unequal and the comparison reports `too_large`.
+const MAX_COMPARISONS: u32 = 1024;
+
+/// Most matrices multiplied together when folding a product (the folded tree grows as
+/// the power of the number of factors).
+const MAX_MATRIX_FACTORS: usize = 3;
+
 /// The result of comparing two answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Comparison {
@@ -35,7 +43,7 @@ pub fn compare(gold: &Node, pred: &Node, cfg: &MathConfig) -> Comparison {
     let c = Comparer {
         cfg,
         too_large: Cell::new(false),
-        budget: Cell::new(4096),
+        budget: Cell::new(MAX_COMPARISONS),
     };
     let pred = if cfg.strict {
         pred.clone()
@@ -297,10 +305,15 @@ fn fold_matrix(n: &Node) -> Option<Vec<Vec<Node>>> {
         ),
         Node::Mul(fs) => {
             let mut acc: Option<Vec<Vec<Node>>> = None;
+            let mut matrices = 0usize;
             let mut scalars = Vec::new();
             for f in fs {
                 match fold_matrix(f) {
                     Some(m) => {
+                        matrices += 1;
+                        if matrices > MAX_MATRIX_FACTORS || m.len() * m.first()?.len() > 64 {
+                            return None;
+                        }
                         acc = Some(match acc {
                             None => m,
                             Some(a) => {

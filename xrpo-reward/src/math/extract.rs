@@ -48,6 +48,9 @@ pub struct Extractor {
     choice_res: Vec<(Regex, u32)>,
 }
 
+/// Most candidates parsed per text; bounds the work on adversarial texts.
+const MAX_TRIED: usize = 256;
+
 const EXPR_OPS: &str = r"\+\-\*×/\^\(\)÷";
 
 static NUMBER: LazyLock<String> = LazyLock::new(|| {
@@ -63,7 +66,9 @@ static NUMBER: LazyLock<String> = LazyLock::new(|| {
 
 static EXPR_OR_NUMBER: LazyLock<String> = LazyLock::new(|| {
     let all = format!(r"[\d\.\s{EXPR_OPS}]");
-    let expr = format!(r"(?P<expr>-?\(?-?\d{all}*[{EXPR_OPS}]{all}+\)?)");
+    // Bounded repetitions (Math-Verify uses `*`/`+`): a plain expression is short, and
+    // the bound keeps the scan linear on number soup like "1 2 3 4 …".
+    let expr = format!(r"(?P<expr>-?\(?-?\d{all}{{0,48}}[{EXPR_OPS}]{all}{{1,48}}\)?)");
     let prefix = r"(?:^|\s|=)(?:\*\*)?";
     let suffix = r"(?:\*\*)?(?:\.|,|:|\s|\)|\$|$)";
     let currency = "[$€£¥₹₽₪₩₫฿]";
@@ -488,7 +493,14 @@ impl Extractor {
             if *priority == 300 && !self.cfg.try_extract_without_anchor {
                 continue;
             }
-            for caps in re.captures_iter(text) {
+            // Find spans with the fast engine; resolve groups only for the rightmost few,
+            // since at most `MAX_TRIED` candidates are ever parsed.
+            let spans: Vec<usize> = re.find_iter(text).map(|m| m.start()).collect();
+            let keep = spans.len().saturating_sub(MAX_TRIED);
+            for &start in &spans[keep..] {
+                let Some(caps) = re.captures_at(text, start) else {
+                    continue;
+                };
                 let Some(m) = caps.get(0) else { continue };
                 if *no_eq_after && text[m.end()..].trim_start().starts_with('=') {
                     continue;
@@ -539,6 +551,9 @@ impl Extractor {
     /// Parses one candidate into its normalised text and tree.
     pub fn parse_candidate(&self, cand: &Candidate) -> (String, Result<Node, ParseError>) {
         let limits = self.limits();
+        if cand.text.len() > 4 * limits.max_chars {
+            return (String::new(), Err(ParseError::TooLarge));
+        }
         match cand.target {
             Target::Choice => {
                 let t = if self.cfg.choice_lowercase {
@@ -611,7 +626,7 @@ impl Extractor {
         for cand in &cands {
             // Bound the work on adversarial texts with thousands of candidates.
             tried += 1;
-            if tried > 256 {
+            if tried > MAX_TRIED {
                 break;
             }
             let (norm, parsed) = self.parse_candidate(cand);

@@ -71,9 +71,10 @@ pub fn equivalent(gold: &str, pred: &str, config: &MathConfig) -> Option<bool> {
     (verdict.outcome != Outcome::Unverifiable).then_some(verdict.outcome == Outcome::Correct)
 }
 
-/// Whether a gold string has no math delimiters but LaTeX commands: read it whole.
+/// Whether a gold string has no math delimiters but LaTeX markup (`\`, `^`, `{`, `_`):
+/// read it whole as LaTeX.
 fn bare_latex_gold(gold: &str) -> bool {
-    gold.contains('\\')
+    gold.contains(['\\', '^', '{', '_'])
         && !gold.contains('$')
         && !gold.contains("\\boxed")
         && !gold.contains("\\fbox")

@@ -379,6 +379,40 @@ impl<'a> Parser<'a> {
     fn product(&mut self) -> PResult {
         self.enter()?;
         let mut factors = vec![self.unary()?];
+        // Mixed numbers: `2\frac{1}{2}` is 2 + 1/2, not 2 · 1/2.
+        self.ws();
+        if self.peek_command().as_deref() == Some("frac") {
+            let whole = match &factors[0] {
+                Node::Num(n) if !n.decimal && n.exact.is_some_and(|r| r.is_integer()) => {
+                    Some((false, n.clone()))
+                }
+                Node::Neg(inner) => match &**inner {
+                    Node::Num(n) if !n.decimal && n.exact.is_some_and(|r| r.is_integer()) => {
+                        Some((true, n.clone()))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some((neg, whole)) = whole {
+                let save = self.i;
+                let frac = self.power()?;
+                let is_int = |n: &Node| matches!(n, Node::Num(x) if !x.decimal && x.exact.is_some_and(|r| r.is_integer()));
+                if let Node::Div(a, b) = &frac
+                    && is_int(a)
+                    && is_int(b)
+                {
+                    let mixed = Node::Add(vec![Node::Num(whole), frac.clone()]);
+                    factors[0] = if neg {
+                        Node::Neg(Box::new(mixed))
+                    } else {
+                        mixed
+                    };
+                } else {
+                    self.i = save;
+                }
+            }
+        }
         loop {
             self.ws();
             if self.eat('*') || self.eat_command("cdot") || self.eat_command("times") {
@@ -675,7 +709,8 @@ impl<'a> Parser<'a> {
             end += 1;
         }
         let word: String = self.s[start..end].iter().collect();
-        for len in (2..=word.len()).rev() {
+        // Function names are short: only the first 8 letters can start one.
+        for len in (2..=word.len().min(8)).rev() {
             let head = &word[..len];
             if let Some(f) = func_named(head) {
                 self.i = start + len;
@@ -871,10 +906,24 @@ impl<'a> Parser<'a> {
             cmd,
             "mathrm" | "mathbf" | "mathit" | "mathsf" | "boldsymbol"
         );
-        if let Ok(node) = parse_answer(trimmed, self.limits)
+        // Parse the content with the depth already used, so nested `\text{\text{…}}`
+        // stays within the depth cap.
+        let chars: Vec<char> = trimmed.chars().collect();
+        let mut sub = Parser {
+            s: &chars,
+            i: 0,
+            depth: self.depth,
+            limits: self.limits,
+            abs_depth: 0,
+        };
+        if let Ok(node) = sub.top()
+            && sub.i == chars.len()
             && (math_font || matches!(node, Node::Num(_)))
         {
             return Ok(node);
+        }
+        if self.depth + 1 > self.limits.max_depth {
+            return Err(ParseError::TooLarge);
         }
         Ok(Node::Text(trimmed.to_lowercase()))
     }
