@@ -7,14 +7,21 @@ use super::{ModelError, Policy};
 
 /// Which forward path to run.
 ///
-/// Both compute the same function (a test checks the logits agree); they differ in the
-/// kernels. candle's fused `rms_norm`, `softmax_last_dim` and `rope` record no backward,
-/// so the training forward composes RMSNorm, RoPE and softmax from elementary ops.
+/// All compute the same function (tests check the logits and gradients agree); they
+/// differ in the kernels. candle's fused `rms_norm`, `softmax_last_dim` and `rope` record
+/// no backward, so the training paths use our own kernels with an explicit backward
+/// (CPU, f32) or compose RMSNorm, RoPE and softmax from elementary ops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ForwardMode {
-    /// Elementary differentiable ops; gradients reach every weight. For training.
+    /// The fastest differentiable path for the weights' device and dtype: fused
+    /// softmax / RMSNorm / target log-prob kernels with explicit backward on CPU f32,
+    /// [`ForwardMode::Composed`] elsewhere. Gradients reach every weight. For training.
     #[default]
     Differentiable,
+    /// Elementary differentiable candle ops only, on any device and dtype: the reference
+    /// the fused kernels are tested against.
+    Composed,
     /// Fused kernels and detached weights; no graph is recorded. For sampling, π_old and
     /// π_ref log-probs.
     Inference,
@@ -74,7 +81,7 @@ impl Policy {
     /// path, detached (no graph) for inference.
     fn w(&self, v: &Var, mode: ForwardMode) -> Tensor {
         match mode {
-            ForwardMode::Differentiable => v.as_tensor().clone(),
+            ForwardMode::Differentiable | ForwardMode::Composed => v.as_tensor().clone(),
             ForwardMode::Inference => v.as_tensor().detach(),
         }
     }
@@ -103,7 +110,10 @@ impl Policy {
                 &self.w(g, mode),
                 eps as f32,
             )?),
-            ForwardMode::Differentiable => {
+            ForwardMode::Differentiable if super::fused::supported(x) => {
+                Ok(super::fused::rms_norm(x, &self.w(g, mode), eps)?)
+            }
+            ForwardMode::Differentiable | ForwardMode::Composed => {
                 let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
                 let inv_rms = (ms + eps)?.sqrt()?.recip()?;
                 Ok(x.broadcast_mul(&inv_rms)?.broadcast_mul(&self.w(g, mode))?)
@@ -149,7 +159,7 @@ impl Policy {
     ) -> Result<Tensor, ModelError> {
         match mode {
             ForwardMode::Inference => Ok(candle_nn::rotary_emb::rope(x, cos, sin)?),
-            ForwardMode::Differentiable => {
+            ForwardMode::Differentiable | ForwardMode::Composed => {
                 let full = |c: &Tensor| -> Result<Tensor, ModelError> {
                     let c = Tensor::cat(&[c, c], D::Minus1)?;
                     Ok(match c.rank() {
@@ -172,7 +182,10 @@ impl Policy {
     fn softmax(x: &Tensor, mode: ForwardMode) -> Result<Tensor, ModelError> {
         match mode {
             ForwardMode::Inference => Ok(candle_nn::ops::softmax_last_dim(&x.contiguous()?)?),
-            ForwardMode::Differentiable => {
+            ForwardMode::Differentiable if super::fused::supported(x) => {
+                Ok(super::fused::softmax(x)?)
+            }
+            ForwardMode::Differentiable | ForwardMode::Composed => {
                 let m = x.max_keepdim(D::Minus1)?.detach();
                 let e = x.broadcast_sub(&m)?.exp()?;
                 Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
@@ -183,14 +196,15 @@ impl Policy {
     /// The decoder stack up to and including the final RMSNorm.
     ///
     /// `ids: [b, t]` u32; `mask`: additive, broadcastable to `[b, t, n]` where `n` is the
-    /// number of key positions (cache length after this block, or `t` without cache).
+    /// number of key positions (cache length after this block, or `t` without cache);
+    /// `None` attends to every key (a single decode step without padding).
     /// Returns hidden states `[b·t, d]`.
     pub(crate) fn hidden_states(
         &self,
         ids: &Tensor,
         mode: ForwardMode,
         positions: &Positions,
-        mask: &Tensor,
+        mask: Option<&Tensor>,
         mut cache: Option<&mut KvCache>,
     ) -> Result<Tensor, ModelError> {
         let (b, t) = ids.dims2()?;
@@ -204,10 +218,13 @@ impl Policy {
             None => t,
         };
         // [b|1, t, n] → [b|1, 1, 1, t, n] to broadcast over (kv head, group).
-        let mask = {
-            let dims = mask.dims();
-            let mb = if dims.len() == 3 { dims[0] } else { 1 };
-            mask.reshape((mb, 1, 1, t, n_keys))?
+        let mask = match mask {
+            Some(mask) => {
+                let dims = mask.dims();
+                let mb = if dims.len() == 3 { dims[0] } else { 1 };
+                Some(mask.reshape((mb, 1, 1, t, n_keys))?)
+            }
+            None => None,
         };
 
         let mut x = self
@@ -244,9 +261,15 @@ impl Policy {
             // Grouped-query attention without repeating K/V: query head j uses kv head
             // j / g, so [b, h, t, hd] viewed as [b, kv, g·t, hd] lines up with K/V.
             let q = q.reshape((b, kvh, g * t, hd))?;
-            let scores = q.matmul(&k.t()?)?.reshape((b, kvh, g, t, n_keys))?;
-            let scores = scores.broadcast_add(&mask)?;
-            let p = Self::softmax(&scores, mode)?.reshape((b, kvh, g * t, n_keys))?;
+            let scores = q.matmul(&k.t()?)?;
+            let scores = match &mask {
+                Some(mask) => scores
+                    .reshape((b, kvh, g, t, n_keys))?
+                    .broadcast_add(mask)?
+                    .reshape((b, kvh, g * t, n_keys))?,
+                None => scores,
+            };
+            let p = Self::softmax(&scores, mode)?;
             let attn = p
                 .matmul(&v)?
                 .reshape((b, h, t, hd))?
@@ -329,7 +352,7 @@ impl Policy {
             input_ids,
             mode,
             &Positions::Shared { start: 0 },
-            &mask,
+            Some(&mask),
             None,
         )?;
         Ok(self

@@ -103,7 +103,14 @@ impl Policy {
 
     /// log-softmax of `logits: [N, V]` picked at `targets: [N, 1]` → `[N]`:
     /// `z_y − (m + log Σ exp(z − m))` with `m` a detached row maximum.
-    fn picked_logprobs(logits: &Tensor, targets: &Tensor) -> Result<Tensor, ModelError> {
+    fn picked_logprobs(
+        logits: &Tensor,
+        targets: &Tensor,
+        mode: ForwardMode,
+    ) -> Result<Tensor, ModelError> {
+        if mode != ForwardMode::Composed && super::fused::supported(logits) {
+            return Ok(super::fused::target_logprob(logits, targets)?);
+        }
         let m = logits.max_keepdim(D::Minus1)?.detach();
         let lse = (logits
             .broadcast_sub(&m)?
@@ -135,14 +142,14 @@ impl Policy {
             &pk.ids,
             mode,
             &Positions::Shared { start: 0 },
-            &causal,
+            Some(&causal),
             None,
         )?;
         // The output head runs only on rows that predict a completion token (prompt
         // positions of long prompts cost no V-wide matmul).
         let h = h.index_select(&pk.rows, 0)?;
         let logits = self.head(&h, mode)?;
-        let lp = Self::picked_logprobs(&logits, &pk.targets)?.reshape((pk.b, pk.l))?;
+        let lp = Self::picked_logprobs(&logits, &pk.targets, mode)?.reshape((pk.b, pk.l))?;
         Ok(TokenLogprobs {
             logprobs: (lp * &mask)?,
             mask,

@@ -6,8 +6,32 @@
 //! its own first real token and an additive mask hides the pads, so a sequence's
 //! completion does not depend on what else is in the batch. Finished sequences are
 //! dropped from the batch (their cache rows removed), so they stop costing compute.
+//! The forward runs through the fused inference kernels
+//! ([`ForwardMode::Inference`]); sampling itself (temperature, top-k, top-p) happens on
+//! the host from a caller-seeded [`StdRng`], so the same seed gives the same tokens on
+//! any device.
+//!
+//! # Example
+//! ```
+//! use candle_core::Device;
+//! use rand::SeedableRng;
+//! use rand::rngs::StdRng;
+//! use xrpo_train::model::{ModelConfig, Policy};
+//! use xrpo_train::sampler::{SamplingConfig, StopCondition, generate};
+//!
+//! let policy = Policy::new_random(ModelConfig::tiny(), 0, &Device::Cpu)?;
+//! let cfg = SamplingConfig { max_new_tokens: 8, ..SamplingConfig::default() };
+//! let stop = StopCondition { eos_ids: vec![2], stop_strings: vec![] };
+//! let mut rng = StdRng::seed_from_u64(42);
+//! let out = generate(&policy, &[vec![1, 5, 9], vec![3]], &cfg, &stop, None, &mut rng)?;
+//! assert_eq!(out.len(), 2);
+//! assert!(out.iter().all(|c| c.tokens.len() <= 8 && c.tokens.len() == c.logprobs.len()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod distribution;
+
+use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 use rand::rngs::StdRng;
@@ -177,21 +201,16 @@ pub fn generate(
             .collect());
     }
     let device = policy.device().clone();
+    let dtype = policy.dtype();
     let b = prompts.len();
     let capacity = p_len + steps;
-    let mut cache = KvCache::new(policy, b, capacity)?;
 
-    // Left-pad; positions count from each row's first real token.
-    let mut ids = vec![0u32; b * p_len];
-    let mut pos = vec![0u32; b * p_len];
+    // Left padding: row i has `pad_i` pads, its positions count from its first real
+    // token, and the key mask hides its pads from every later query.
     let mut key_mask = vec![0f32; b * capacity];
     let mut active: Vec<Active> = Vec::with_capacity(b);
     for (i, p) in prompts.iter().enumerate() {
         let pad = p_len - p.len();
-        ids[i * p_len + pad..(i + 1) * p_len].copy_from_slice(p);
-        for j in pad..p_len {
-            pos[i * p_len + j] = (j - pad) as u32;
-        }
         for m in &mut key_mask[i * capacity..i * capacity + pad] {
             *m = f32::NEG_INFINITY;
         }
@@ -201,34 +220,61 @@ pub fn generate(
             completion: empty(FinishReason::Length),
         });
     }
-    // Prefill mask [b, P, P]: causal, pads hidden as keys; a pad query sees itself so
-    // no softmax row is empty (its output is never used).
-    let mut prefill = vec![0f32; b * p_len * p_len];
-    for (i, a) in active.iter().enumerate() {
+    let mut key_mask = Tensor::from_vec(key_mask, (b, 1, capacity), &device)?.to_dtype(dtype)?;
+
+    // Prefill each distinct prompt once (GRPO repeats every prompt for its whole group),
+    // then copy its cache rows and last logits to every sequence that shares it.
+    let mut distinct: Vec<&[u32]> = Vec::new();
+    let mut seen: HashMap<&[u32], u32> = HashMap::new();
+    let expand: Vec<u32> = prompts
+        .iter()
+        .map(|p| {
+            *seen.entry(p.as_slice()).or_insert_with(|| {
+                distinct.push(p);
+                (distinct.len() - 1) as u32
+            })
+        })
+        .collect();
+    let u = distinct.len();
+    let mut cache = KvCache::new(policy, u, capacity)?;
+    let mut ids = vec![0u32; u * p_len];
+    let mut pos = vec![0u32; u * p_len];
+    // Prefill mask [u, P, P]: causal, pads hidden as keys; a pad query sees itself so no
+    // softmax row is empty (its output is never used).
+    let mut prefill = vec![0f32; u * p_len * p_len];
+    for (i, p) in distinct.iter().enumerate() {
+        let pad = p_len - p.len();
+        ids[i * p_len + pad..(i + 1) * p_len].copy_from_slice(p);
+        for j in pad..p_len {
+            pos[i * p_len + j] = (j - pad) as u32;
+        }
         for q in 0..p_len {
             for k in 0..p_len {
-                if k > q || (k < a.pad && k != q) {
+                if k > q || (k < pad && k != q) {
                     prefill[(i * p_len + q) * p_len + k] = f32::NEG_INFINITY;
                 }
             }
         }
     }
-    let dtype = policy.dtype();
-    let prefill = Tensor::from_vec(prefill, (b, p_len, p_len), &device)?.to_dtype(dtype)?;
-    let mut key_mask = Tensor::from_vec(key_mask, (b, 1, capacity), &device)?.to_dtype(dtype)?;
-    let ids = Tensor::from_vec(ids, (b, p_len), &device)?;
-    let pos = Tensor::from_vec(pos, (b, p_len), &device)?;
+    let prefill = Tensor::from_vec(prefill, (u, p_len, p_len), &device)?.to_dtype(dtype)?;
+    let ids = Tensor::from_vec(ids, (u, p_len), &device)?;
+    let pos = Tensor::from_vec(pos, (u, p_len), &device)?;
     let h = policy.hidden_states(
         &ids,
         ForwardMode::Inference,
         &Positions::PerRow(pos),
-        &prefill,
+        Some(&prefill),
         Some(&mut cache),
     )?;
     // Only the last position of each row feeds the head.
-    let last: Vec<u32> = (0..b).map(|i| (i * p_len + p_len - 1) as u32).collect();
-    let h = h.index_select(&Tensor::from_vec(last, b, &device)?, 0)?;
+    let last: Vec<u32> = (0..u).map(|i| (i * p_len + p_len - 1) as u32).collect();
+    let h = h.index_select(&Tensor::from_vec(last, u, &device)?, 0)?;
     let mut logits = policy.head(&h, ForwardMode::Inference)?;
+    if u < b {
+        let expand = Tensor::from_vec(expand, b, &device)?;
+        cache.select_rows(&expand)?;
+        logits = logits.index_select(&expand, 0)?;
+    }
 
     for step in 0..steps {
         let rows = logits
@@ -285,12 +331,16 @@ pub fn generate(
         let ids = Tensor::from_vec(next, (nb, 1), &device)?;
         let pos: Vec<u32> = active.iter().map(|a| (cur - a.pad) as u32).collect();
         let pos = Tensor::from_vec(pos, (nb, 1), &device)?;
-        let mask = key_mask.narrow(2, 0, cur + 1)?;
+        // Without pads among the survivors a single new query may see every key.
+        let mask = match active.iter().any(|a| a.pad > 0) {
+            true => Some(key_mask.narrow(2, 0, cur + 1)?),
+            false => None,
+        };
         let h = policy.hidden_states(
             &ids,
             ForwardMode::Inference,
             &Positions::PerRow(pos),
-            &mask,
+            mask.as_ref(),
             Some(&mut cache),
         )?;
         logits = policy.head(&h, ForwardMode::Inference)?;
