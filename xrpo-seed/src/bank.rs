@@ -623,6 +623,8 @@ impl ExemplarSeeder for ExemplarBank {
                     .ok_or(SeedError::MissingTokenCounter)?;
             let mut solution = kept.to_owned();
             if truncated {
+                // Trailing whitespace of the cut is dropped so the marker reads cleanly.
+                solution.truncate(kept.trim_end().len());
                 solution.push_str(&self.config.template.truncation_marker);
             }
             pairs.push((ex.prompt.as_str(), solution));

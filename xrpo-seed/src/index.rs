@@ -34,20 +34,29 @@ pub(crate) struct Hit {
 const BOUND_SLACK_REL: f32 = 1e-4;
 /// Absolute slack on the MaxScore upper bounds (same purpose as [`BOUND_SLACK_REL`]).
 const BOUND_SLACK_ABS: f32 = 1e-6;
+/// After admission closes, this many of the best partial documents (at least 2·k) are
+/// scored exactly first, so that the cut θ becomes a real k-th score early.
+const PHASE_B_LEAD: usize = 8;
+/// During admission, the best partial documents are scored exactly every this many terms.
+const LEAD_EVERY: usize = 2;
+/// Cost of one forward-vector lookup relative to reading one posting (cache misses).
+const LOOKUP_COST: usize = 16;
 /// Dead postings are compacted away once they exceed this share of all postings.
 const COMPACT_DEAD_SHARE: f32 = 0.25;
 
 /// The index kinds, chosen from the embedder's [`EmbeddingKind`].
 #[derive(Debug)]
 pub(crate) enum VectorIndex {
-    Sparse(SparseIndex),
+    Sparse(Box<SparseIndex>),
     Dense(DenseIndex),
 }
 
 impl VectorIndex {
     pub fn new(kind: EmbeddingKind, weighting: SparseWeighting) -> Self {
         match kind {
-            EmbeddingKind::Sparse { dims } => Self::Sparse(SparseIndex::new(dims, weighting)),
+            EmbeddingKind::Sparse { dims } => {
+                Self::Sparse(Box::new(SparseIndex::new(dims, weighting)))
+            }
             EmbeddingKind::Dense { dim } => Self::Dense(DenseIndex::new(dim)),
         }
     }
@@ -125,6 +134,15 @@ impl VectorIndex {
     }
 }
 
+/// One posting: a document holding the feature, its raw term frequency, and the weight
+/// `w = tf · (1/‖d‖)` as of the last refresh.
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    handle: u32,
+    tf: f32,
+    w: f32,
+}
+
 /// One query term during a search: feature, contribution factor, upper bound.
 #[derive(Debug, Clone, Copy)]
 struct Term {
@@ -149,7 +167,7 @@ pub(crate) struct SparseIndex {
     fwd: Vec<Box<[(u32, f32)]>>,
     alive: Vec<bool>,
     /// Posting lists `(handle, tf)` by feature (sized lazily to the largest feature seen).
-    postings: Vec<Vec<(u32, f32)>>,
+    postings: Vec<Vec<Posting>>,
     df: Vec<u32>,
     n_live: u32,
     total_postings: usize,
@@ -164,7 +182,7 @@ pub(crate) struct SparseIndex {
     stamp: Vec<u32>,
     generation: u32,
     touched: Vec<u32>,
-    scratch: Vec<f32>,
+    scratch_handles: Vec<u32>,
 }
 
 impl SparseIndex {
@@ -189,7 +207,7 @@ impl SparseIndex {
             stamp: Vec::new(),
             generation: 0,
             touched: Vec::new(),
-            scratch: Vec::new(),
+            scratch_handles: Vec::new(),
         }
     }
 
@@ -224,7 +242,11 @@ impl SparseIndex {
             }
         }
         for (f, tf) in v.iter() {
-            self.postings[f as usize].push((h, tf));
+            self.postings[f as usize].push(Posting {
+                handle: h,
+                tf,
+                w: 0.0,
+            });
             self.df[f as usize] += 1;
         }
         self.fwd[h as usize] = v.iter().collect();
@@ -284,12 +306,13 @@ impl SparseIndex {
             let list = &mut self.postings[f];
             if compact {
                 let alive = &self.alive;
-                list.retain(|&(h, _)| alive[h as usize]);
+                list.retain(|p| alive[p.handle as usize]);
             }
             let mut m = 0.0f32;
-            for &(h, tf) in list.iter() {
-                if self.alive[h as usize] {
-                    m = m.max(tf * self.inv_norm[h as usize]);
+            for p in list.iter_mut() {
+                if self.alive[p.handle as usize] {
+                    p.w = p.tf * self.inv_norm[p.handle as usize];
+                    m = m.max(p.w);
                 }
             }
             self.max_w[f] = m;
@@ -300,23 +323,6 @@ impl SparseIndex {
             self.free.append(&mut self.pending_free);
         }
         self.dirty = false;
-    }
-
-    /// The cut a new document must reach: max(threshold, k-th best partial score).
-    fn theta(&mut self, k: usize, threshold: f32, exclude: &[u32]) -> f32 {
-        self.scratch.clear();
-        for &h in &self.touched {
-            if !exclude.contains(&h) {
-                self.scratch.push(self.acc[h as usize]);
-            }
-        }
-        if k == 0 || self.scratch.len() < k {
-            return threshold;
-        }
-        let (_, kth, _) = self
-            .scratch
-            .select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
-        threshold.max(*kth)
     }
 
     fn search(&mut self, q: &SparseVector, k: usize, threshold: f32, exclude: &[u32]) -> Vec<Hit> {
@@ -366,22 +372,72 @@ impl SparseIndex {
         }
         let generation = self.generation;
         self.touched.clear();
-        let mut max_partial = 0.0f32;
+        // Up to k (handle, partial score) pairs with the largest partials seen, distinct
+        // handles. Partials only grow, so the smallest of them is a lower bound on the
+        // current k-th best partial, hence on the final k-th best score.
+        let mut top: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
+        let mut top_min = f32::NEG_INFINITY;
+
+        // Every document's score is the sum of its term contributions in term order, in
+        // whichever phase each is added, so scores do not depend on where phases switch.
+        let exact_from = |idx: &Self, h: u32, from: usize, theta: f32| -> Option<f32> {
+            let hu = h as usize;
+            let fwd = &idx.fwd[hu];
+            let mut s = idx.acc[hu];
+            for (i, t) in terms[from..].iter().enumerate() {
+                if s + bound(from + i) < theta {
+                    return None;
+                }
+                if let Ok(p) = fwd.binary_search_by_key(&t.feature, |&(f, _)| f) {
+                    // Same rounding as the posting weight `w = tf · (1/‖d‖)`.
+                    s += t.c * (fwd[p].1 * idx.inv_norm[hu]);
+                }
+            }
+            Some(s)
+        };
+
+        // Documents scored exactly so far (distinct handles) and the k-th best of them.
+        let mut lead: Vec<(u32, f32)> = Vec::new();
+        let kth_lead = |lead: &mut Vec<(u32, f32)>| -> f32 {
+            lead.sort_by(|a, b| b.1.total_cmp(&a.1));
+            if lead.len() >= k {
+                lead[k - 1].1
+            } else {
+                f32::NEG_INFINITY
+            }
+        };
+        let mut theta_exact = f32::NEG_INFINITY;
 
         // Phase A (term at a time, highest bound first): admit any document while the
-        // bound of the remaining terms can still reach the cut θ.
+        // bound of the remaining terms can still reach the cut θ = max(threshold, top_min).
         let mut j = 0;
         while j < terms.len() {
             let r = bound(j);
-            if r < threshold {
+            if r < threshold || (top.len() == k && r < top_min) || r < theta_exact {
                 break;
             }
-            if r < max_partial && r < self.theta(k, threshold, exclude) {
-                break;
+            // Every few terms, score the best partial documents exactly: a real k-th score
+            // closes admission much earlier than the partial-score cut.
+            if top.len() == k && j % LEAD_EVERY == LEAD_EVERY - 1 {
+                let mut added = false;
+                for &(h, _) in &top {
+                    if !lead.iter().any(|e| e.0 == h)
+                        && let Some(s) = exact_from(self, h, j, f32::NEG_INFINITY)
+                    {
+                        lead.push((h, s));
+                        added = true;
+                    }
+                }
+                if added {
+                    theta_exact = kth_lead(&mut lead);
+                    if r < theta_exact {
+                        break;
+                    }
+                }
             }
             let t = terms[j];
-            for &(h, tf) in &self.postings[t.feature as usize] {
-                let hu = h as usize;
+            for p in &self.postings[t.feature as usize] {
+                let (h, hu) = (p.handle, p.handle as usize);
                 if !self.alive[hu] {
                     continue;
                 }
@@ -390,45 +446,119 @@ impl SparseIndex {
                     self.acc[hu] = 0.0;
                     self.touched.push(h);
                 }
-                self.acc[hu] += t.c * tf * self.inv_norm[hu];
-                max_partial = max_partial.max(self.acc[hu]);
+                self.acc[hu] += t.c * p.w;
+                let v = self.acc[hu];
+                if (top.len() < k || v > top_min) && !exclude.contains(&h) {
+                    if let Some(e) = top.iter_mut().find(|e| e.0 == h) {
+                        e.1 = v;
+                    } else if top.len() < k {
+                        top.push((h, v));
+                    } else if let Some(m) = top.iter_mut().min_by(|a, b| a.1.total_cmp(&b.1)) {
+                        *m = (h, v);
+                    }
+                    if top.len() == k {
+                        top_min = top.iter().map(|e| e.1).fold(f32::INFINITY, f32::min);
+                    }
+                }
             }
             j += 1;
         }
 
-        // Phase B: finish the admitted documents that can still reach θ with the remaining
-        // terms, looked up in their forward vectors (same summation order as phase A).
-        let theta = if j < terms.len() {
-            self.theta(k, threshold, exclude)
+        let mut hits = Vec::new();
+        if j == terms.len() {
+            for &h in &self.touched {
+                let s = self.acc[h as usize];
+                if s >= threshold && !exclude.contains(&h) {
+                    hits.push(Hit {
+                        handle: h,
+                        score: s,
+                    });
+                }
+            }
+            return hits;
+        }
+
+        // Lead: score the best partial documents exactly, so θ becomes a real k-th score.
+        let mut theta = if top.len() == k {
+            threshold.max(top_min)
         } else {
             threshold
         };
-        let r = if j < terms.len() { bound(j) } else { 0.0 };
-        let mut hits = Vec::new();
-        for &h in &self.touched {
-            if exclude.contains(&h) {
-                continue;
-            }
-            let hu = h as usize;
-            let mut s = self.acc[hu];
-            if j < terms.len() {
-                if s + r < theta {
-                    continue;
-                }
-                let fwd = &self.fwd[hu];
-                for t in &terms[j..] {
-                    if let Ok(p) = fwd.binary_search_by_key(&t.feature, |&(f, _)| f) {
-                        s += t.c * fwd[p].1 * self.inv_norm[hu];
-                    }
-                }
-            }
-            if s >= threshold {
-                hits.push(Hit {
-                    handle: h,
-                    score: s,
-                });
+        theta = theta.max(theta_exact);
+        let mut cands = std::mem::take(&mut self.scratch_handles);
+        cands.clear();
+        let r = bound(j);
+        cands.extend(
+            self.touched
+                .iter()
+                .copied()
+                .filter(|&h| self.acc[h as usize] + r >= theta && !exclude.contains(&h)),
+        );
+        let lead_n = cands.len().min(PHASE_B_LEAD.max(2 * k));
+        if lead_n > 0 && lead_n < cands.len() {
+            let acc = &self.acc;
+            cands.select_nth_unstable_by(lead_n - 1, |&a, &b| {
+                acc[b as usize].total_cmp(&acc[a as usize])
+            });
+        }
+        for &h in &cands[..lead_n] {
+            if !lead.iter().any(|e| e.0 == h)
+                && let Some(s) = exact_from(self, h, j, f32::NEG_INFINITY)
+            {
+                lead.push((h, s));
             }
         }
+        theta = theta.max(kth_lead(&mut lead));
+
+        // Phase A2: while the candidates are many, finishing terms by scanning their posting
+        // lists (sequential) is cheaper than looking each candidate up (random access).
+        loop {
+            let r = bound(j);
+            cands.retain(|&h| self.acc[h as usize] + r >= theta);
+            if j == terms.len()
+                || cands.len() * LOOKUP_COST < self.postings[terms[j].feature as usize].len()
+            {
+                break;
+            }
+            let t = terms[j];
+            for p in &self.postings[t.feature as usize] {
+                let hu = p.handle as usize;
+                if self.stamp[hu] == generation && self.alive[hu] {
+                    self.acc[hu] += t.c * p.w;
+                }
+            }
+            j += 1;
+        }
+
+        // Phase B: finish each candidate by forward-vector lookups, dropping it as soon as
+        // its partial plus the remaining bound falls below θ; exact scores raise θ.
+        let mut best: Vec<f32> = lead.iter().take(k).map(|e| e.1).collect();
+        for &h in &cands {
+            let Some(s) = exact_from(self, h, j, theta) else {
+                continue;
+            };
+            if s < threshold {
+                continue;
+            }
+            hits.push(Hit {
+                handle: h,
+                score: s,
+            });
+            if lead.iter().any(|e| e.0 == h) {
+                continue;
+            }
+            if best.len() < k {
+                best.push(s);
+            } else if let Some(m) = best.iter_mut().min_by(|a, b| a.total_cmp(b))
+                && s > *m
+            {
+                *m = s;
+            }
+            if best.len() == k {
+                theta = theta.max(best.iter().copied().fold(f32::INFINITY, f32::min));
+            }
+        }
+        self.scratch_handles = cands;
         hits
     }
 }

@@ -98,7 +98,7 @@ pub fn text_fingerprint(text: &str) -> u64 {
 /// `ngram_min..=ngram_max` (a word shorter than `n` yields itself once); with
 /// `word_unigrams`, the whole word is one more feature. Features are hashed (FNV-1a, with
 /// the n-gram length as a namespace) into `2^hash_bits` buckets; the value is the count.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LexicalEmbedder {
     config: LexicalConfig,
 }
@@ -148,14 +148,6 @@ impl LexicalEmbedder {
             }
         }
         SparseVector::from_pairs(pairs)
-    }
-}
-
-impl Default for LexicalEmbedder {
-    fn default() -> Self {
-        Self {
-            config: LexicalConfig::default(),
-        }
     }
 }
 
