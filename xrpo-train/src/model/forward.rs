@@ -39,6 +39,16 @@ pub(crate) enum Positions {
     PerRow(Tensor),
 }
 
+/// The attention mask of one forward block.
+pub(crate) enum AttnMask<'a> {
+    /// Plain causal attention over the block itself (no cache, no padding).
+    Causal,
+    /// Additive mask broadcastable to `[b, t, n]`, `n` the number of key positions.
+    Additive(&'a Tensor),
+    /// Every key visible (a single decode step without padding).
+    None,
+}
+
 /// Key/value cache of one batch: per layer `[b, kv_heads, capacity, head_dim]`,
 /// preallocated and written in place, so a decode step costs O(t), not O(t²) copies.
 pub(crate) struct KvCache {
@@ -159,6 +169,9 @@ impl Policy {
     ) -> Result<Tensor, ModelError> {
         match mode {
             ForwardMode::Inference => Ok(candle_nn::rotary_emb::rope(x, cos, sin)?),
+            ForwardMode::Differentiable if super::fused::supported(x) => {
+                Ok(super::fused::rope(x, cos, sin)?)
+            }
             ForwardMode::Differentiable | ForwardMode::Composed => {
                 let full = |c: &Tensor| -> Result<Tensor, ModelError> {
                     let c = Tensor::cat(&[c, c], D::Minus1)?;
@@ -195,16 +208,15 @@ impl Policy {
 
     /// The decoder stack up to and including the final RMSNorm.
     ///
-    /// `ids: [b, t]` u32; `mask`: additive, broadcastable to `[b, t, n]` where `n` is the
-    /// number of key positions (cache length after this block, or `t` without cache);
-    /// `None` attends to every key (a single decode step without padding).
+    /// `ids: [b, t]` u32; `mask`: see [`AttnMask`] (`n`, the number of key positions,
+    /// is the cache length after this block, or `t` without cache).
     /// Returns hidden states `[b·t, d]`.
     pub(crate) fn hidden_states(
         &self,
         ids: &Tensor,
         mode: ForwardMode,
         positions: &Positions,
-        mask: Option<&Tensor>,
+        mask: AttnMask<'_>,
         mut cache: Option<&mut KvCache>,
     ) -> Result<Tensor, ModelError> {
         let (b, t) = ids.dims2()?;
@@ -218,7 +230,18 @@ impl Policy {
             None => t,
         };
         // [b|1, t, n] → [b|1, 1, 1, t, n] to broadcast over (kv head, group).
-        let mask = match mask {
+        // The causal softmax kernel masks on the fly; every other path adds a mask.
+        let fused_causal = matches!(mask, AttnMask::Causal)
+            && cache.is_none()
+            && mode == ForwardMode::Differentiable
+            && super::fused::supported(&self.rope_cos);
+        let additive = match mask {
+            AttnMask::Causal if fused_causal => None,
+            AttnMask::Causal => Some(self.causal_mask(t)?),
+            AttnMask::Additive(m) => Some(m.clone()),
+            AttnMask::None => None,
+        };
+        let mask = match additive {
             Some(mask) => {
                 let dims = mask.dims();
                 let mb = if dims.len() == 3 { dims[0] } else { 1 };
@@ -245,7 +268,9 @@ impl Policy {
                 self.linear(&xn, &layer.v, layer.v_bias.as_ref(), mode)?,
                 kvh,
             )?;
-            let q = (self.rope(&q, &cos, &sin, mode)? * scale)?;
+            let q = self.rope(&q, &cos, &sin, mode)?;
+            // The fused causal softmax applies 1/√d itself.
+            let q = if fused_causal { q } else { (q * scale)? };
             let k = self.rope(&k, &cos, &sin, mode)?;
             let (k, v) = match cache.as_deref_mut() {
                 Some(kv) => {
@@ -269,7 +294,10 @@ impl Policy {
                     .reshape((b, kvh, g * t, n_keys))?,
                 None => scores,
             };
-            let p = Self::softmax(&scores, mode)?;
+            let p = match fused_causal {
+                true => super::fused::causal_softmax(&scores, t, scale)?,
+                false => Self::softmax(&scores, mode)?,
+            };
             let attn = p
                 .matmul(&v)?
                 .reshape((b, h, t, hd))?
@@ -279,9 +307,15 @@ impl Policy {
 
             // SwiGLU block: down(silu(gate(x)) ⊙ up(x)).
             let xn = self.rms_norm(&x, &layer.post_norm, mode)?;
-            let gate = self.linear(&xn, &layer.gate, None, mode)?.silu()?;
+            let gate = self.linear(&xn, &layer.gate, None, mode)?;
             let up = self.linear(&xn, &layer.up, None, mode)?;
-            x = (x + self.linear(&(gate * up)?, &layer.down, None, mode)?)?;
+            let act = match mode {
+                ForwardMode::Differentiable if super::fused::supported(&gate) => {
+                    super::fused::swiglu(&gate, &up)?
+                }
+                _ => (gate.silu()? * up)?,
+            };
+            x = (x + self.linear(&act, &layer.down, None, mode)?)?;
         }
         if let Some(kv) = cache {
             kv.len += t;
@@ -347,12 +381,11 @@ impl Policy {
                 &self.device,
             )?);
         }
-        let mask = self.causal_mask(t)?;
         let h = self.hidden_states(
             input_ids,
             mode,
             &Positions::Shared { start: 0 },
-            Some(&mask),
+            AttnMask::Causal,
             None,
         )?;
         Ok(self

@@ -12,7 +12,7 @@ use std::ops::Range;
 use candle_core::backend::BackendStorage;
 
 use candle_core::{
-    CpuStorage, CustomOp1, CustomOp2, D, DType, Error, Layout, Result, Shape, Tensor,
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Error, Layout, Result, Shape, Tensor,
 };
 
 /// A pointer the pool's workers may share to write disjoint rows of one output buffer.
@@ -50,8 +50,17 @@ fn par_rows(rows: usize, width: usize, f: impl Fn(Range<usize>, &mut [f32]) + Sy
     out
 }
 
-/// Softmax over the last dimension. Gradient: ∂x = y ⊙ (g − Σ_j g_j y_j).
-struct Softmax;
+/// Softmax over the last dimension of `scale · x`.
+/// Gradient: ∂x = scale · y ⊙ (g − Σ_j g_j y_j).
+///
+/// With `causal: Some(t)` the input is attention scores whose rows are query positions
+/// `row mod t` and whose `t` columns are key positions; keys after the query get
+/// probability 0 without a mask tensor being built or added.
+struct Softmax {
+    causal: Option<usize>,
+    /// Multiplies the input first: softmax(scale · x) (attention's 1/√d folded in).
+    scale: f32,
+}
 
 impl CustomOp1 for Softmax {
     fn name(&self) -> &'static str {
@@ -64,12 +73,17 @@ impl CustomOp1 for Softmax {
         let rows = x.len() / width;
         let out = par_rows(rows, width, |r, dst| {
             for (i, row) in r.enumerate() {
-                let src = &x[row * width..(row + 1) * width];
-                let dst = &mut dst[i * width..(i + 1) * width];
-                let m = src.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let visible = match self.causal {
+                    Some(t) => (row % t + 1).min(width),
+                    None => width,
+                };
+                let src = &x[row * width..row * width + visible];
+                let dst = &mut dst[i * width..i * width + visible];
+                let sc = self.scale;
+                let m = src.iter().copied().fold(f32::NEG_INFINITY, f32::max) * sc;
                 let mut sum = 0f32;
                 for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = (s - m).exp();
+                    *d = (s * sc - m).exp();
                     sum += *d;
                 }
                 let inv = 1.0 / sum;
@@ -82,7 +96,11 @@ impl CustomOp1 for Softmax {
     fn bwd(&self, _x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
         let gy = (g * y)?;
         let s = gy.sum_keepdim(D::Minus1)?;
-        Ok(Some((gy - y.broadcast_mul(&s)?)?))
+        let gx = (gy - y.broadcast_mul(&s)?)?;
+        Ok(Some(match self.scale {
+            1.0 => gx,
+            sc => (gx * sc as f64)?,
+        }))
     }
 }
 
@@ -196,6 +214,66 @@ impl CustomOp2 for TargetLogprob {
     }
 }
 
+/// Rotary embedding of `x: [b, h, t, hd]` ("rotate half" layout) with `cos`, `sin` of
+/// shape `[t, hd/2]` or `[b, t, hd/2]`. The rotation is orthogonal, so the gradient is
+/// the inverse rotation: ∂x = rope(g, cos, −sin).
+struct Rope;
+
+impl CustomOp3 for Rope {
+    fn name(&self) -> &'static str {
+        "xrpo-rope"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(self.name(), s1, l1)?;
+        let cos = f32_slice(self.name(), s2, l2)?;
+        let sin = f32_slice(self.name(), s3, l3)?;
+        let (b, h, t, hd) = l1.shape().dims4()?;
+        let half = hd / 2;
+        let per_row = l2.dims().len() == 3;
+        let out = par_rows(b * h * t, hd, |r, dst| {
+            for (i, row) in r.enumerate() {
+                let ti = row % t;
+                let bi = row / (h * t);
+                let c0 = if per_row {
+                    (bi * t + ti) * half
+                } else {
+                    ti * half
+                };
+                let (c, s) = (&cos[c0..c0 + half], &sin[c0..c0 + half]);
+                let src = &x[row * hd..(row + 1) * hd];
+                let dst = &mut dst[i * hd..(i + 1) * hd];
+                for j in 0..half {
+                    let (x1, x2) = (src[j], src[j + half]);
+                    dst[j] = x1 * c[j] - x2 * s[j];
+                    dst[j + half] = x2 * c[j] + x1 * s[j];
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let gx = candle_nn::rotary_emb::rope(&g.contiguous()?, cos, &sin.neg()?)?;
+        Ok((Some(gx), None, None))
+    }
+}
+
 /// Whether the fused kernels apply to `x`.
 pub(crate) fn supported(x: &Tensor) -> bool {
     x.device().is_cpu() && x.dtype() == DType::F32
@@ -203,7 +281,76 @@ pub(crate) fn supported(x: &Tensor) -> bool {
 
 /// Differentiable softmax over the last dimension (fused on CPU f32).
 pub(crate) fn softmax(x: &Tensor) -> Result<Tensor> {
-    x.contiguous()?.apply_op1(Softmax)
+    x.contiguous()?.apply_op1(Softmax {
+        causal: None,
+        scale: 1.0,
+    })
+}
+
+/// Differentiable causal softmax of `scale ·` attention scores `[.., g·t, t]` whose row
+/// `r` is query position `r mod t` (fused on CPU f32).
+pub(crate) fn causal_softmax(x: &Tensor, t: usize, scale: f64) -> Result<Tensor> {
+    x.contiguous()?.apply_op1(Softmax {
+        causal: Some(t),
+        scale: scale as f32,
+    })
+}
+
+/// SwiGLU activation `silu(a) ⊙ b`, with σ the logistic function:
+/// ∂a = g ⊙ b ⊙ σ(a)(1 + a(1 − σ(a))), ∂b = g ⊙ silu(a).
+struct SwiGlu;
+
+impl CustomOp2 for SwiGlu {
+    fn name(&self) -> &'static str {
+        "xrpo-swiglu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let a = f32_slice(self.name(), s1, l1)?;
+        let b = f32_slice(self.name(), s2, l2)?;
+        let width = l1.dims().last().copied().unwrap_or(1).max(1);
+        let out = par_rows(a.len() / width, width, |r, dst| {
+            let off = r.start * width;
+            for (i, d) in dst.iter_mut().enumerate() {
+                let x = a[off + i];
+                *d = x / (1.0 + (-x).exp()) * b[off + i];
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let sig = candle_nn::ops::sigmoid(&a.detach())?;
+        let silu = (a * &sig)?;
+        // σ(a)(1 + a(1 − σ(a))) = σ + silu·(1 − σ)
+        let dsilu = (&sig + (&silu * (1.0 - &sig)?)?)?;
+        let ga = ((g * b)? * dsilu)?;
+        let gb = (g * silu)?;
+        Ok((Some(ga), Some(gb)))
+    }
+}
+
+/// Differentiable `silu(a) ⊙ b` (fused on CPU f32).
+pub(crate) fn swiglu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    a.contiguous()?.apply_op2(&b.contiguous()?, SwiGlu)
+}
+
+/// Differentiable rotary embedding (fused on CPU f32).
+pub(crate) fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    x.contiguous()?
+        .apply_op3(&cos.contiguous()?, &sin.contiguous()?, Rope)
 }
 
 /// Differentiable RMSNorm over the last dimension (fused on CPU f32).

@@ -3,7 +3,7 @@
 
 use candle_core::{D, DType, Device, Tensor};
 
-use super::forward::Positions;
+use super::forward::{AttnMask, Positions};
 use super::{ForwardMode, ModelError, Policy};
 
 /// Per-token log-probs of a batch of completions, right-padded to the longest one.
@@ -26,7 +26,6 @@ struct Packed {
     targets: Tensor,
     mask: Vec<f32>,
     b: usize,
-    t: usize,
     l: usize,
 }
 
@@ -96,7 +95,6 @@ impl Policy {
             targets: Tensor::from_vec(targets, (b * l, 1), dev)?,
             mask,
             b,
-            t,
             l,
         })
     }
@@ -137,12 +135,11 @@ impl Policy {
             });
         }
         // Right padding needs no padding mask: a causal row never sees the pads after it.
-        let causal = self.causal_mask(pk.t)?;
         let h = self.hidden_states(
             &pk.ids,
             mode,
             &Positions::Shared { start: 0 },
-            Some(&causal),
+            AttnMask::Causal,
             None,
         )?;
         // The output head runs only on rows that predict a completion token (prompt

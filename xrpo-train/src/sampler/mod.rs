@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor};
 use rand::rngs::StdRng;
 
-use crate::model::forward::{KvCache, Positions};
+use crate::model::forward::{AttnMask, KvCache, Positions};
 use crate::model::{ForwardMode, ModelError, Policy};
 
 pub use distribution::{TokenChoice, sample_token};
@@ -263,7 +263,7 @@ pub fn generate(
         &ids,
         ForwardMode::Inference,
         &Positions::PerRow(pos),
-        Some(&prefill),
+        AttnMask::Additive(&prefill),
         Some(&mut cache),
     )?;
     // Only the last position of each row feeds the head.
@@ -332,15 +332,19 @@ pub fn generate(
         let pos: Vec<u32> = active.iter().map(|a| (cur - a.pad) as u32).collect();
         let pos = Tensor::from_vec(pos, (nb, 1), &device)?;
         // Without pads among the survivors a single new query may see every key.
+        let narrowed;
         let mask = match active.iter().any(|a| a.pad > 0) {
-            true => Some(key_mask.narrow(2, 0, cur + 1)?),
-            false => None,
+            true => {
+                narrowed = key_mask.narrow(2, 0, cur + 1)?;
+                AttnMask::Additive(&narrowed)
+            }
+            false => AttnMask::None,
         };
         let h = policy.hidden_states(
             &ids,
             ForwardMode::Inference,
             &Positions::PerRow(pos),
-            mask.as_ref(),
+            mask,
             Some(&mut cache),
         )?;
         logits = policy.head(&h, ForwardMode::Inference)?;
