@@ -9,9 +9,11 @@ use crate::{AdvantageShaper, Batch, ConfigError, Error, Reward, ShapingStats};
 
 /// ε in GRPO's `A_i = (r_i − mean_g r) / (std r + ε)`: 1e-4.
 ///
-/// Implementation detail, compared with peers: TRL's `GRPOTrainer` uses 1e-4 (we match
-/// it); verl's `compute_grpo_outcome_advantage` uses 1e-6; OpenRLHF 1e-9. With binary
-/// rewards the choice only matters for nearly-degenerate groups.
+/// Implementation detail, compared with peers (sources as pinned in the project style
+/// guide): TRL @f2cd577 `trl/trainer/grpo_trainer.py` uses 1e-4 (we match it); verl
+/// @b178a3c `verl/trainer/ppo/core_algos.py` (`compute_grpo_outcome_advantage`) uses
+/// 1e-6; OpenRLHF 1e-9. With binary rewards the choice only matters for groups whose std
+/// is tiny; pass another value to [`Grpo::new`] to reproduce a peer.
 pub const GRPO_STD_EPSILON: f64 = 1e-4;
 
 /// Which std divides GRPO's centred rewards.
