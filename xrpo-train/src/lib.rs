@@ -14,5 +14,6 @@ pub mod model;
 pub mod sampler;
 pub mod optim;
 pub mod task;
+pub mod trainer;
 pub mod tokenizer;
 pub mod weights;

@@ -1,0 +1,597 @@
+//! [`TrainConfig`]: every setting of a training run, serde (JSON or TOML), validated once.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use xrpo_alloc::XrpoConfig;
+use xrpo_seed::{SeedConfig, TemplateConfig};
+
+use crate::loss::{Aggregation, KlPenalty};
+use crate::optim::AdamWConfig;
+use crate::sampler::SamplingConfig;
+use crate::task::arithmetic::ArithmeticConfig;
+use crate::task::word_problems::WordProblemConfig;
+
+use super::TrainError;
+
+/// The training algorithm. All run at the same rollout budget `B = n_fixed · |Q|` per step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// GRPO: `n_fixed` rollouts per prompt, group-std advantages, token-level clip
+    /// (ε 0.2/0.28), token-mean aggregation.
+    Grpo,
+    /// Dr.GRPO: as GRPO without the std in the advantage, seq-mean-token-sum-norm.
+    DrGrpo,
+    /// GSPO: sequence-level ratio with clip 3e-4/4e-4.
+    Gspo,
+    /// XRPO on the `host` loss: phased allocation, seeding, novelty sharpening.
+    #[default]
+    Xrpo,
+    /// XRPO ablation: the same phases, but later phases spread evenly over prompts.
+    XrpoNoAlloc,
+    /// XRPO ablation: no in-context seeding.
+    XrpoNoSeed,
+    /// XRPO ablation: no novelty sharpening.
+    XrpoNoSharpen,
+}
+
+impl Algorithm {
+    /// Every algorithm, for help texts and sweeps.
+    pub const ALL: [Algorithm; 7] = [
+        Algorithm::Grpo,
+        Algorithm::DrGrpo,
+        Algorithm::Gspo,
+        Algorithm::Xrpo,
+        Algorithm::XrpoNoAlloc,
+        Algorithm::XrpoNoSeed,
+        Algorithm::XrpoNoSharpen,
+    ];
+
+    /// The snake_case name used in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Grpo => "grpo",
+            Algorithm::DrGrpo => "dr_grpo",
+            Algorithm::Gspo => "gspo",
+            Algorithm::Xrpo => "xrpo",
+            Algorithm::XrpoNoAlloc => "xrpo_no_alloc",
+            Algorithm::XrpoNoSeed => "xrpo_no_seed",
+            Algorithm::XrpoNoSharpen => "xrpo_no_sharpen",
+        }
+    }
+
+    /// Whether XRPO's phased allocation by priority is on.
+    pub fn allocates(self) -> bool {
+        matches!(
+            self,
+            Algorithm::Xrpo | Algorithm::XrpoNoSeed | Algorithm::XrpoNoSharpen
+        )
+    }
+    /// Whether the step runs in several phases (XRPO and its ablations).
+    pub fn phased(self) -> bool {
+        self.is_xrpo()
+    }
+    /// Whether in-context seeding is on.
+    pub fn seeds(self) -> bool {
+        matches!(
+            self,
+            Algorithm::Xrpo | Algorithm::XrpoNoAlloc | Algorithm::XrpoNoSharpen
+        )
+    }
+    /// Whether novelty sharpening is on.
+    pub fn sharpens(self) -> bool {
+        matches!(
+            self,
+            Algorithm::Xrpo | Algorithm::XrpoNoAlloc | Algorithm::XrpoNoSeed
+        )
+    }
+    /// Whether this is XRPO or one of its ablations.
+    pub fn is_xrpo(self) -> bool {
+        matches!(
+            self,
+            Algorithm::Xrpo
+                | Algorithm::XrpoNoAlloc
+                | Algorithm::XrpoNoSeed
+                | Algorithm::XrpoNoSharpen
+        )
+    }
+}
+
+/// The policy loss XRPO plugs into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Host {
+    /// GRPO/DAPO token-level clip.
+    #[default]
+    Grpo,
+    /// GSPO sequence-level clip.
+    Gspo,
+}
+
+/// Which built-in or user task to train on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// [`crate::task::arithmetic`] (tiny model).
+    #[default]
+    Arithmetic,
+    /// [`crate::task::word_problems`] (chat models).
+    WordProblems,
+    /// A JSON-lines file ([`crate::task::jsonl`]).
+    Jsonl,
+}
+
+/// Which verifier scores responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifierKind {
+    /// Exact match of the first line (tiny arithmetic). Default.
+    #[default]
+    FirstLine,
+    /// Exact match of the last integer.
+    LastInteger,
+    /// xrpo-reward's math verifier (extraction and symbolic equivalence).
+    Math,
+}
+
+/// Settings of the task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskConfig {
+    /// Which task. Default `arithmetic`.
+    pub kind: TaskKind,
+    /// Settings of the arithmetic family.
+    pub arithmetic: ArithmeticConfig,
+    /// Settings of the word problems.
+    pub word_problems: WordProblemConfig,
+    /// Training JSON-lines file (for `kind = "jsonl"`).
+    pub train_file: Option<PathBuf>,
+    /// Eval JSON-lines file; without one, `eval_share` of the training file is held out.
+    pub eval_file: Option<PathBuf>,
+    /// Share of a JSON-lines file held out for eval when no eval file is given. Default 0.1.
+    pub eval_share: f64,
+    /// How responses are verified. Default `first_line`.
+    pub verifier: VerifierKind,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        Self {
+            kind: TaskKind::Arithmetic,
+            arithmetic: ArithmeticConfig::default(),
+            word_problems: WordProblemConfig::default(),
+            train_file: None,
+            eval_file: None,
+            eval_share: 0.1,
+            verifier: VerifierKind::FirstLine,
+        }
+    }
+}
+
+/// Optimiser and schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimConfig {
+    /// Peak learning rate. Default 1e-3 (tiny model); use ~1e-6 for pretrained models.
+    pub lr: f64,
+    /// Linear warm-up length in updates. Default 0.
+    pub warmup_steps: u64,
+    /// Cosine floor as a fraction of the peak. Default 0.1.
+    pub min_lr_ratio: f64,
+    /// Horizon of the cosine in updates; `None` = `steps`. Default `None`.
+    pub schedule_steps: Option<u64>,
+    /// Global gradient-norm clip; ≤ 0 disables. Default 1.0.
+    pub max_grad_norm: f64,
+    /// AdamW β₁, β₂, ε, weight decay.
+    pub adamw: AdamWConfig,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-3,
+            warmup_steps: 0,
+            min_lr_ratio: 0.1,
+            schedule_steps: None,
+            max_grad_norm: 1.0,
+            adamw: AdamWConfig::default(),
+        }
+    }
+}
+
+/// Overrides of the host loss (the algorithm picks the loss type).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LossConfig {
+    /// Token-level ε_low (GRPO, Dr.GRPO). Default 0.2.
+    pub eps_low: f64,
+    /// Token-level ε_high. Default 0.28.
+    pub eps_high: f64,
+    /// Sequence-level ε_low (GSPO). Default 3e-4.
+    pub gspo_eps_low: f64,
+    /// Sequence-level ε_high (GSPO). Default 4e-4.
+    pub gspo_eps_high: f64,
+    /// Aggregation; `None` = the algorithm's own (token-mean for GRPO/XRPO,
+    /// seq-mean-token-sum-norm for Dr.GRPO, seq-mean-token-mean for GSPO).
+    pub aggregation: Option<Aggregation>,
+    /// KL penalty (β = 0 default: off, no reference model kept).
+    pub kl: KlPenalty,
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        Self {
+            eps_low: 0.2,
+            eps_high: 0.28,
+            gspo_eps_low: 3e-4,
+            gspo_eps_high: 4e-4,
+            aggregation: None,
+            kl: KlPenalty::default(),
+        }
+    }
+}
+
+/// Supervised warm-up on gold solutions before RL (tiny model from scratch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WarmupConfig {
+    /// Updates; 0 disables. Default 400.
+    pub steps: u64,
+    /// Sequences per update. Default 64.
+    pub batch: usize,
+    /// Learning rate (constant). Default 3e-3.
+    pub lr: f64,
+    /// Share of warm-up sequences rendered with K solved exemplars of the same level in
+    /// front (the seeding template), so the model learns to read them. Default 0.5.
+    pub fewshot_share: f64,
+    /// Weights file to reuse across runs: loaded when present, written after warm-up
+    /// otherwise. `None` = `<run dir>/warmup.safetensors`. Default `None`.
+    pub cache: Option<PathBuf>,
+}
+
+impl Default for WarmupConfig {
+    fn default() -> Self {
+        Self {
+            steps: 400,
+            batch: 64,
+            lr: 3e-3,
+            fewshot_share: 0.5,
+            cache: None,
+        }
+    }
+}
+
+/// Evaluation before and after training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Eval prompts used (the first of the eval split, round-robin over levels); 0 = all.
+    /// Default 96.
+    pub prompts: usize,
+    /// Samples per prompt (k of pass@k and cons@k). Default 4.
+    pub k: usize,
+    /// Sampling temperature for evaluation. Default 1.0.
+    pub temperature: f64,
+    /// Evaluate before training. Default true.
+    pub before: bool,
+    /// Evaluate after training. Default true.
+    pub after: bool,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            prompts: 96,
+            k: 4,
+            temperature: 1.0,
+            before: true,
+            after: true,
+        }
+    }
+}
+
+/// A whole training run. Unknown keys are errors; [`TrainConfig::validate`] names the
+/// first out-of-range key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Algorithm. Default `xrpo`.
+    pub algorithm: Algorithm,
+    /// Loss XRPO plugs into. Default `grpo`.
+    pub host: Host,
+    /// Model: `tiny`, `smollm2`, a `.gguf` file or a checkpoint directory. Default `tiny`.
+    pub model: String,
+    /// Master seed: weights of the tiny model, task generation, sampling. Default 0.
+    pub seed: u64,
+    /// RL updates (training steps). Default 40.
+    pub steps: u64,
+    /// |Q|: prompts per step. Default 16.
+    pub prompts_per_step: usize,
+    /// n_fixed: rollouts per prompt of the GRPO baseline; the step budget is
+    /// `B = n_fixed · |Q|` for every algorithm. Default 8.
+    pub n_fixed: usize,
+    /// Write a checkpoint every this many steps (and at the end); 0 = only at the end.
+    /// Default 0.
+    pub checkpoint_every: u64,
+    /// Sample completions written per step to `samples.jsonl`. Default 4.
+    pub samples_per_step: usize,
+    /// Sampling of rollouts.
+    pub sampling: SamplingConfig,
+    /// Task.
+    pub task: TaskConfig,
+    /// Optimiser.
+    pub optim: OptimConfig,
+    /// Loss overrides.
+    pub loss: LossConfig,
+    /// XRPO allocation (`n_fixed` is taken from the top level).
+    pub alloc: XrpoConfig,
+    /// XRPO seeding.
+    pub seed_bank: SeedConfig,
+    /// XRPO sharpening: λ_nov. Default 2.5.
+    pub lambda_novelty: f64,
+    /// XRPO sharpening: κ_clip. Default 0.5.
+    pub kappa_clip: f64,
+    /// Supervised warm-up.
+    pub warmup: WarmupConfig,
+    /// Evaluation.
+    pub eval: EvalConfig,
+}
+
+/// The seeding template for the character-level arithmetic task: `"3+4=7\n5+2=7\n12+7="`.
+pub fn compact_template() -> TemplateConfig {
+    TemplateConfig {
+        prefix: String::new(),
+        problem_label: String::new(),
+        solution_label: String::new(),
+        field_separator: String::new(),
+        pair_separator: "\n".into(),
+        target_solution_cue: false,
+        truncation_marker: String::new(),
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        let mut seed_bank = SeedConfig {
+            template: compact_template(),
+            ..SeedConfig::default()
+        };
+        seed_bank.lexical.ngram_min = 1;
+        Self {
+            algorithm: Algorithm::Xrpo,
+            host: Host::Grpo,
+            model: "tiny".into(),
+            seed: 0,
+            steps: 40,
+            prompts_per_step: 16,
+            n_fixed: 8,
+            checkpoint_every: 0,
+            samples_per_step: 4,
+            sampling: SamplingConfig {
+                max_new_tokens: 6,
+                temperature: 1.0,
+                top_p: 1.0,
+                top_k: 0,
+            },
+            task: TaskConfig::default(),
+            optim: OptimConfig::default(),
+            loss: LossConfig::default(),
+            alloc: XrpoConfig {
+                n_fixed: 8,
+                ..XrpoConfig::default()
+            },
+            seed_bank,
+            lambda_novelty: xrpo_advantage::LAMBDA_NOVELTY,
+            kappa_clip: xrpo_advantage::KAPPA_CLIP,
+            warmup: WarmupConfig::default(),
+            eval: EvalConfig::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The preset of `xrpo train --model smollm2`: word problems with the chat template,
+    /// the math verifier, a small learning rate, no warm-up.
+    pub fn smollm2() -> Self {
+        Self {
+            model: "smollm2".into(),
+            steps: 20,
+            prompts_per_step: 4,
+            n_fixed: 4,
+            sampling: SamplingConfig {
+                max_new_tokens: 48,
+                temperature: 1.0,
+                top_p: 1.0,
+                top_k: 0,
+            },
+            task: TaskConfig {
+                kind: TaskKind::WordProblems,
+                verifier: VerifierKind::Math,
+                ..TaskConfig::default()
+            },
+            optim: OptimConfig {
+                lr: 2e-6,
+                ..OptimConfig::default()
+            },
+            alloc: XrpoConfig {
+                n_fixed: 4,
+                n_base: Some(2),
+                ..XrpoConfig::default()
+            },
+            seed_bank: SeedConfig::default(),
+            warmup: WarmupConfig {
+                steps: 0,
+                ..WarmupConfig::default()
+            },
+            eval: EvalConfig {
+                prompts: 16,
+                k: 2,
+                ..EvalConfig::default()
+            },
+            ..Self::default()
+        }
+    }
+
+    /// Reads a JSON (`.json`) or TOML (any other extension) file.
+    pub fn from_file(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        } else {
+            toml::from_str(&text).map_err(|e| e.to_string())
+        };
+        parsed.map_err(|message| TrainError::Config {
+            key: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Applies `key=value` overrides (dotted keys, e.g. `optim.lr=3e-4`,
+    /// `algorithm=gspo`). The value is read as JSON when it parses (numbers, booleans,
+    /// `null`, quoted strings, arrays), else as a bare string. Unknown keys are errors.
+    pub fn apply_overrides(&mut self, overrides: &[String]) -> Result<(), TrainError> {
+        if overrides.is_empty() {
+            return Ok(());
+        }
+        let mut tree = serde_json::to_value(&*self).map_err(|e| TrainError::Config {
+            key: "<config>".into(),
+            message: e.to_string(),
+        })?;
+        for item in overrides {
+            let (key, raw) = item.split_once('=').ok_or_else(|| TrainError::Config {
+                key: item.clone(),
+                message: "expected key=value".into(),
+            })?;
+            let key = key.trim();
+            let value: serde_json::Value = serde_json::from_str(raw.trim())
+                .unwrap_or_else(|_| serde_json::Value::String(raw.trim().to_string()));
+            let mut node = &mut tree;
+            for part in key.split('.') {
+                node = node
+                    .as_object_mut()
+                    .and_then(|m| m.get_mut(part))
+                    .ok_or_else(|| TrainError::Config {
+                        key: key.to_string(),
+                        message: "unknown key".into(),
+                    })?;
+            }
+            *node = value;
+            // Re-check after each override so the error names the key that broke it.
+            serde_json::from_value::<TrainConfig>(tree.clone()).map_err(|e| {
+                TrainError::Config {
+                    key: key.to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+        }
+        *self = serde_json::from_value(tree).map_err(|e| TrainError::Config {
+            key: "<overrides>".into(),
+            message: e.to_string(),
+        })?;
+        Ok(())
+    }
+
+    /// Checks ranges; the error names the key.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |key: &str, message: String| {
+            Err(TrainError::Config {
+                key: key.to_string(),
+                message,
+            })
+        };
+        if self.steps == 0 {
+            return bad("steps", "must be >= 1".into());
+        }
+        if self.prompts_per_step == 0 {
+            return bad("prompts_per_step", "must be >= 1".into());
+        }
+        if self.n_fixed < 2 {
+            return bad(
+                "n_fixed",
+                format!("{} < 2: a group needs two rollouts", self.n_fixed),
+            );
+        }
+        if self.sampling.max_new_tokens == 0 {
+            return bad("sampling.max_new_tokens", "must be >= 1".into());
+        }
+        if let Err(e) = self.sampling.validate() {
+            return bad("sampling", e.to_string());
+        }
+        if !(self.optim.lr.is_finite() && self.optim.lr > 0.0) {
+            return bad(
+                "optim.lr",
+                format!("{} must be finite and > 0", self.optim.lr),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.optim.min_lr_ratio) {
+            return bad(
+                "optim.min_lr_ratio",
+                format!("{} not in [0, 1]", self.optim.min_lr_ratio),
+            );
+        }
+        if let Err(e) = self.optim.adamw.validate() {
+            return bad("optim.adamw", e.to_string());
+        }
+        for (key, v) in [
+            ("loss.eps_low", self.loss.eps_low),
+            ("loss.gspo_eps_low", self.loss.gspo_eps_low),
+        ] {
+            if !(0.0..1.0).contains(&v) {
+                return bad(key, format!("{v} not in [0, 1)"));
+            }
+        }
+        for (key, v) in [
+            ("loss.eps_high", self.loss.eps_high),
+            ("loss.gspo_eps_high", self.loss.gspo_eps_high),
+            ("loss.kl.beta", self.loss.kl.beta),
+            ("lambda_novelty", self.lambda_novelty),
+            ("kappa_clip", self.kappa_clip),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(key, format!("{v} must be finite and >= 0"));
+            }
+        }
+        let mut alloc = self.alloc.clone();
+        alloc.n_fixed = self.n_fixed;
+        if let Err(e) = alloc.validate() {
+            return bad("alloc", e.to_string());
+        }
+        if let Err(e) = self.seed_bank.validate() {
+            return bad("seed_bank", e.to_string());
+        }
+        if let Err(e) = self.task.arithmetic.validate() {
+            return bad("task.arithmetic", e.to_string());
+        }
+        if self.task.kind == TaskKind::Jsonl && self.task.train_file.is_none() {
+            return bad(
+                "task.train_file",
+                "required for task.kind = \"jsonl\"".into(),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.warmup.fewshot_share) {
+            return bad(
+                "warmup.fewshot_share",
+                format!("{} not in [0, 1]", self.warmup.fewshot_share),
+            );
+        }
+        if self.warmup.steps > 0 && self.warmup.batch == 0 {
+            return bad("warmup.batch", "must be >= 1".into());
+        }
+        if self.eval.k == 0 {
+            return bad("eval.k", "must be >= 1".into());
+        }
+        Ok(())
+    }
+
+    /// The XRPO allocation config with `n_fixed` from the top level.
+    pub fn alloc_config(&self) -> XrpoConfig {
+        XrpoConfig {
+            n_fixed: self.n_fixed,
+            ..self.alloc.clone()
+        }
+    }
+}
