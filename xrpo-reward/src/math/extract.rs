@@ -59,6 +59,8 @@ static NUMBER: LazyLock<String> = LazyLock::new(|| {
         r"(?P<integer2>-?\d+)(?P<decimal2>[.,]\d+)|",
         r"(?P<decimal3>\.\d+)|",
         r"(?P<integer3>-?\d+))",
+        // Scientific notation in plain text (`1.5e3`); Math-Verify has no such group.
+        r"(?P<exponent>[eE][+\-]?\d{1,4})?",
         r"(?P<percent>\s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct))?"
     )
     .to_string()
@@ -514,7 +516,8 @@ impl Extractor {
                 let percent = caps.name("percent").is_some_and(|p| !p.as_str().is_empty());
                 let text_value = if !integer.is_empty() || !decimal.is_empty() {
                     let int: String = integer.chars().filter(|c| *c != ',' && *c != ' ').collect();
-                    format!("{int}{}", decimal.replace(',', "."))
+                    let exponent = caps.name("exponent").map_or("", |e| e.as_str());
+                    format!("{int}{}{exponent}", decimal.replace(',', "."))
                 } else if let Some(e) = caps.name("expr") {
                     e.as_str().to_string()
                 } else {
