@@ -1,0 +1,157 @@
+//! The training loop on the tiny model: resume reproduces an uninterrupted run, configs
+//! reject unknown keys and bad values by name, every algorithm runs a step.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use xrpo_train::trainer::{Algorithm, TrainConfig, TrainError, Trainer};
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xrpo-trainer-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A small, fast run: 4 prompts × 4 rollouts, a few warm-up updates, no eval.
+fn small_config(algorithm: Algorithm, steps: u64) -> TrainConfig {
+    let mut c = TrainConfig {
+        algorithm,
+        steps,
+        prompts_per_step: 4,
+        n_fixed: 4,
+        ..TrainConfig::default()
+    };
+    c.alloc.n_base = Some(2);
+    c.warmup.steps = 6;
+    c.warmup.batch = 16;
+    c.task.arithmetic.train_per_level = 24;
+    c.task.arithmetic.eval_per_level = 4;
+    c.eval.before = false;
+    c.eval.after = false;
+    c
+}
+
+/// metrics.jsonl lines without the wall-clock timings.
+fn metrics_without_time(dir: &Path) -> Vec<BTreeMap<String, serde_json::Value>> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut m: BTreeMap<String, serde_json::Value> = serde_json::from_str(l).unwrap();
+            m.retain(|k, _| !k.starts_with("time/"));
+            m
+        })
+        .collect()
+}
+
+#[test]
+fn resume_reproduces_the_uninterrupted_run() {
+    let steps = 4;
+    // Uninterrupted.
+    let a = tmp("straight");
+    let mut t = Trainer::new(small_config(Algorithm::Xrpo, steps), &a).unwrap();
+    t.warmup(&mut |_, _| {}).unwrap();
+    t.run_steps(steps, &mut |_| {}).unwrap();
+    drop(t);
+    // Interrupted after 2 steps ("killed": the trainer is dropped), then resumed.
+    let b = tmp("resumed");
+    let mut t = Trainer::new(small_config(Algorithm::Xrpo, steps), &b).unwrap();
+    t.warmup(&mut |_, _| {}).unwrap();
+    t.run_steps(2, &mut |_| {}).unwrap();
+    drop(t);
+    // A half-written line after the checkpoint must not survive the resume.
+    let mut extra = std::fs::read_to_string(b.join("metrics.jsonl")).unwrap();
+    extra.push_str("{\"step\":3,\"reward\":0.5}\n");
+    std::fs::write(b.join("metrics.jsonl"), extra).unwrap();
+    let mut t = Trainer::resume(&b, None).unwrap();
+    assert_eq!(t.steps_done(), 2);
+    t.run_steps(steps, &mut |_| {}).unwrap();
+    let straight = metrics_without_time(&a);
+    let resumed = metrics_without_time(&b);
+    assert_eq!(straight.len(), steps as usize);
+    assert_eq!(straight, resumed);
+    // Something actually happened: rollouts were generated and allocated.
+    assert!(
+        straight
+            .iter()
+            .all(|m| m["alloc/rollouts"] == serde_json::json!(16.0))
+    );
+    for d in [a, b] {
+        std::fs::remove_dir_all(d).ok();
+    }
+}
+
+#[test]
+fn every_algorithm_runs_a_step_at_equal_budget() {
+    for algorithm in Algorithm::ALL {
+        let dir = tmp(algorithm.name());
+        let mut c = small_config(algorithm, 1);
+        c.warmup.steps = 0;
+        let mut t = Trainer::new(c, &dir).unwrap();
+        t.run_steps(1, &mut |_| {}).unwrap();
+        let m = &metrics_without_time(&dir)[0];
+        // B = n_fixed · |Q| = 16 rollouts for every algorithm.
+        assert_eq!(
+            m["alloc/rollouts"],
+            serde_json::json!(16.0),
+            "{algorithm:?}"
+        );
+        assert!(m["loss"].as_f64().unwrap().is_finite(), "{algorithm:?}");
+        assert!(dir.join("checkpoints/latest").is_file());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let mut c = TrainConfig::default();
+    let err = c.apply_overrides(&["optim.lrr=1".into()]).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::Config { key, .. } if key == "optim.lrr"),
+        "{err}"
+    );
+    let err = c
+        .apply_overrides(&["algorithm=\"ppo\"".into()])
+        .unwrap_err();
+    assert!(err.to_string().contains("algorithm"), "{err}");
+    c.apply_overrides(&["optim.lr=-1".into()]).unwrap();
+    let err = c.validate().unwrap_err();
+    assert!(err.to_string().contains("optim.lr"), "{err}");
+    let mut c = TrainConfig::default();
+    c.apply_overrides(&[
+        "algorithm=gspo".into(),
+        "loss.kl.beta=0.01".into(),
+        "seed_bank.k=3".into(),
+    ])
+    .unwrap();
+    assert_eq!(c.algorithm, Algorithm::Gspo);
+    assert_eq!(c.loss.kl.beta, 0.01);
+    assert_eq!(c.seed_bank.k, 3);
+    c.validate().unwrap();
+    // Unknown keys in a file are errors too.
+    let dir = tmp("cfg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("run.toml");
+    std::fs::write(&file, "steps = 3\n[optim]\nlearning_rate = 1e-3\n").unwrap();
+    let err = TrainConfig::from_file(&file).unwrap_err();
+    assert!(err.to_string().contains("learning_rate"), "{err}");
+    std::fs::write(
+        &file,
+        "steps = 3\nalgorithm = \"xrpo_no_seed\"\n[optim]\nlr = 1e-3\n",
+    )
+    .unwrap();
+    let c = TrainConfig::from_file(&file).unwrap();
+    assert_eq!((c.steps, c.algorithm), (3, Algorithm::XrpoNoSeed));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn default_config_roundtrips_through_json_and_toml() {
+    let c = TrainConfig::default();
+    let json = serde_json::to_string(&c).unwrap();
+    assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), c);
+    let toml_text = toml::to_string(&c).unwrap();
+    assert_eq!(toml::from_str::<TrainConfig>(&toml_text).unwrap(), c);
+    c.validate().unwrap();
+    TrainConfig::smollm2().validate().unwrap();
+}
