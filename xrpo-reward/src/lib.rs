@@ -12,6 +12,35 @@
 //! response is checked against (a math answer, code tests).
 //!
 //! This crate knows nothing of candle or the trainer.
+//!
+//! # Example
+//!
+//! Math answers, checked by [`math::MathVerifier`] (extraction of the last final answer,
+//! then exact or numeric equivalence with the gold, which is extracted the same way):
+//!
+//! ```
+//! use xrpo_reward::math::MathVerifier;
+//! use xrpo_reward::{Outcome, Reason, Reference, Verifier};
+//!
+//! let verifier: Box<dyn Verifier> = Box::new(MathVerifier::default());
+//! let gold = Reference::Math { answer: "$\\frac{3}{4}$".into() };
+//!
+//! let right = verifier.verify("… so the answer is $\\boxed{0.75}$.", &gold).unwrap();
+//! assert!(right.correct());
+//! assert_eq!(right.reward, 1.0);
+//!
+//! let wrong = verifier.verify("The answer is 3/5.", &gold).unwrap();
+//! assert_eq!((wrong.outcome, wrong.reason), (Outcome::Wrong, Reason::WrongAnswer));
+//!
+//! // An unparseable gold is neither right nor wrong: the trainer excludes it.
+//! let unknown = Reference::Math { answer: "see the figure".into() };
+//! let skip = verifier.verify("\\boxed{1}", &unknown).unwrap();
+//! assert_eq!(skip.outcome, Outcome::Unverifiable);
+//!
+//! // A batch uses all cores and keeps the input order.
+//! let batch = verifier.verify_batch(&[("#### 0.75", &gold), ("\\boxed{1}", &gold)]);
+//! assert!(batch[0].as_ref().unwrap().correct() && !batch[1].as_ref().unwrap().correct());
+//! ```
 #![deny(missing_docs)]
 
 pub mod code;
