@@ -16,7 +16,7 @@ fn verifier_with(config: CodeConfig) -> CodeVerifier {
 fn verifier() -> CodeVerifier {
     verifier_with(CodeConfig {
         limits: Limits {
-            timeout_ms: 3000,
+            timeout_ms: 10_000,
             ..Limits::default()
         },
         ..CodeConfig::default()
