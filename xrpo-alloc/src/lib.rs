@@ -38,7 +38,7 @@
 //! ```
 //!
 //! # Crate features
-//! - `testkit`: exports [`testkit`], proptest strategies and the allocator contract checks,
+//! - `testkit`: exports the `testkit` module: proptest strategies and the allocator contract checks,
 //!   so you can property-test your own [`RolloutAllocator`] against the same contract as
 //!   ours.
 #![deny(missing_docs)]

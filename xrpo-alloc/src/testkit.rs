@@ -312,6 +312,15 @@ pub fn check_step(
     Ok(())
 }
 
+/// `cases` random cases; no regression files are written into the caller's tree.
+fn runner_config(cases: u32) -> Config {
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
 fn fail(v: ContractViolation) -> TestCaseError {
     TestCaseError::fail(v.to_string())
 }
@@ -326,7 +335,7 @@ pub fn assert_conforms<F>(make: F, cases: u32)
 where
     F: Fn() -> Box<dyn RolloutAllocator>,
 {
-    let mut runner = TestRunner::new(Config::with_cases(cases));
+    let mut runner = TestRunner::new(runner_config(cases));
     let result = runner.run(&(stats_batch(24), 0usize..400), |(stats, budget)| {
         check_allocation(make().as_mut(), &stats, budget).map_err(fail)?;
         check_allocation(make().as_mut(), &stats, 0).map_err(fail)?;
@@ -336,7 +345,7 @@ where
     if let Err(e) = result {
         panic!("allocate contract: {e}");
     }
-    let mut runner = TestRunner::new(Config::with_cases(cases));
+    let mut runner = TestRunner::new(runner_config(cases));
     let result = runner.run(
         &(any_stats(), 1usize..16, 0usize..200),
         |(stats, copies, budget)| {
@@ -346,7 +355,7 @@ where
     if let Err(e) = result {
         panic!("symmetry contract: {e}");
     }
-    let mut runner = TestRunner::new(Config::with_cases(cases));
+    let mut runner = TestRunner::new(runner_config(cases));
     let result = runner.run(
         &(
             1usize..24,

@@ -287,3 +287,58 @@ fn budget_beyond_caps_is_clamped_not_an_error() {
     let grants = check_allocation(a.as_mut(), &stats, 1000).unwrap();
     assert_eq!(grants, vec![14, 14, 14]);
 }
+
+/// An allocator that ignores the caps: everything to prompt 0.
+struct AllToFirst;
+
+impl RolloutAllocator for AllToFirst {
+    fn name(&self) -> &str {
+        "all-to-first"
+    }
+    fn plan(&self) -> xrpo_alloc::PhasePlan {
+        XrpoConfig::default().plan().unwrap()
+    }
+    fn allocate(
+        &mut self,
+        stats: &[PromptStats],
+        budget: usize,
+    ) -> Result<Vec<usize>, xrpo_alloc::Error> {
+        let mut g = vec![0; stats.len()];
+        if let Some(first) = g.first_mut() {
+            *first = budget;
+        }
+        Ok(g)
+    }
+}
+
+#[test]
+#[should_panic(expected = "allocate contract")]
+fn conformance_suite_catches_a_cap_breaking_allocator() {
+    assert_conforms(|| Box::new(AllToFirst), 64);
+}
+
+#[test]
+fn contract_checks_report_the_broken_clause() {
+    let stats = vec![PromptStats::from_rewards([1.0, 0.0]).unwrap(); 2];
+    let err = check_allocation(&mut AllToFirst, &stats, 100).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            xrpo_alloc::testkit::ContractViolation::CapExceeded { prompt: 0, .. }
+        ),
+        "{err}"
+    );
+    // With room under the cap, the same allocator passes: the check is not trigger-happy.
+    assert_eq!(
+        check_allocation(&mut AllToFirst, &stats, 3).unwrap(),
+        vec![3, 0]
+    );
+    // The GRPO allocator breaks ties by index, so it is not monotone in s_q: the
+    // XRPO-specific check must be able to say so.
+    let stats = [
+        PromptStats::from_rewards([0.0, 0.0]).unwrap(),
+        PromptStats::from_rewards([1.0, 0.0]).unwrap(),
+    ];
+    let mut grpo = FixedAllocator::new(3).unwrap();
+    assert!(check_monotone_in_std(&mut grpo, &stats, 1).is_err());
+}
