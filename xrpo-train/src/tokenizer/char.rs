@@ -180,7 +180,10 @@ mod tests {
         assert_eq!(tok.decode(&[2, 0, 3]).unwrap(), "01");
         assert!(matches!(
             tok.decode(&[64]),
-            Err(TokenizerError::IdOutOfRange { id: 64, vocab_size: 64 })
+            Err(TokenizerError::IdOutOfRange {
+                id: 64,
+                vocab_size: 64
+            })
         ));
     }
 
@@ -188,7 +191,9 @@ mod tests {
     fn invalid_alphabets_are_rejected() {
         assert!(CharTokenizer::new("").is_err());
         assert!(CharTokenizer::new("abca").is_err());
-        let too_long: String = (0..63).map(|i| char::from_u32(0x100 + i).unwrap()).collect();
+        let too_long: String = (0..63)
+            .map(|i| char::from_u32(0x100 + i).unwrap())
+            .collect();
         assert!(CharTokenizer::new(&too_long).is_err());
     }
 

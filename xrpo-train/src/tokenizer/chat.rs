@@ -157,8 +157,9 @@ mod tests {
             t.apply("x"),
             "<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n"
         );
-        let l = ChatTemplate::detect("{{ '<|start_header_id|>' + role + '<|end_header_id|>\\n\\n' }}")
-            .unwrap();
+        let l =
+            ChatTemplate::detect("{{ '<|start_header_id|>' + role + '<|end_header_id|>\\n\\n' }}")
+                .unwrap();
         assert_eq!(
             l.apply("x"),
             "<|start_header_id|>user<|end_header_id|>\n\nx<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"

@@ -99,7 +99,11 @@ fn pre_tokenizer(pre: &str) -> Result<PreTokenizerWrapper, TokenizerError> {
         .map_err(|e| TokenizerError::Unsupported {
             what: format!("split regex of pre-tokenizer {pre:?}: {e}"),
         })?;
-        Ok(Sequence::new(vec![split.into(), ByteLevel::new(false, true, false).into()]).into())
+        Ok(Sequence::new(vec![
+            split.into(),
+            ByteLevel::new(false, true, false).into(),
+        ])
+        .into())
     };
     match pre {
         // GPT-2's regex on byte-level text.
@@ -128,7 +132,9 @@ fn pre_tokenizer(pre: &str) -> Result<PreTokenizerWrapper, TokenizerError> {
 /// Builds the tokenizer described by a GGUF file's metadata.
 pub(super) fn from_metadata(md: &HashMap<String, Value>) -> Result<HfTokenizer, TokenizerError> {
     let model_key = "tokenizer.ggml.model";
-    let model = get(md, model_key)?.to_string().map_err(|e| bad(model_key, e))?;
+    let model = get(md, model_key)?
+        .to_string()
+        .map_err(|e| bad(model_key, e))?;
     if model != "gpt2" {
         return Err(TokenizerError::Unsupported {
             what: format!(
@@ -180,7 +186,10 @@ pub(super) fn from_metadata(md: &HashMap<String, Value>) -> Result<HfTokenizer, 
     let bpe = BPE::builder()
         .vocab_and_merges(vocab, merges)
         // Llama 3's tokenizer.json looks whole pieces up before merging.
-        .ignore_merges(matches!(pre_name.as_str(), "llama-bpe" | "llama3" | "llama-v3"))
+        .ignore_merges(matches!(
+            pre_name.as_str(),
+            "llama-bpe" | "llama3" | "llama-v3"
+        ))
         .build()
         .map_err(|e| bad("tokenizer.ggml.merges", e))?;
     let mut inner = tokenizers::Tokenizer::new(bpe);
@@ -235,7 +244,9 @@ pub(super) fn from_metadata(md: &HashMap<String, Value>) -> Result<HfTokenizer, 
     }
     let chat = match md.get("tokenizer.chat_template") {
         Some(v) => {
-            let jinja = v.to_string().map_err(|e| bad("tokenizer.chat_template", e))?;
+            let jinja = v
+                .to_string()
+                .map_err(|e| bad("tokenizer.chat_template", e))?;
             ChatTemplate::detect(jinja).unwrap_or_default()
         }
         None => ChatTemplate::Plain,

@@ -50,7 +50,12 @@ impl HfTokenizer {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(HfTokenizer::new(inner, Vec::new(), None, ChatTemplate::Plain))
+        Ok(HfTokenizer::new(
+            inner,
+            Vec::new(),
+            None,
+            ChatTemplate::Plain,
+        ))
     }
 
     /// Builds the tokenizer a GGUF file describes in its `tokenizer.*` metadata

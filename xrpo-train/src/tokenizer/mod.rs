@@ -18,14 +18,14 @@
 //! assert!(tok.vocab_size() <= 64);
 //! ```
 
-mod chat;
 mod char;
+mod chat;
 mod error;
 mod gguf;
 mod hf;
 
-pub use chat::ChatTemplate;
 pub use char::{ARITHMETIC_ALPHABET, CharTokenizer};
+pub use chat::ChatTemplate;
 pub use error::TokenizerError;
 pub use hf::HfTokenizer;
 

@@ -56,7 +56,9 @@ pub fn read_gguf(path: &Path) -> Result<ModelParts, LoadError> {
         if rope_dim != head_dim {
             return Err(LoadError::Unsupported {
                 path: path.to_path_buf(),
-                what: format!("partial rotary embedding (rope dimension {rope_dim} < head dim {head_dim})"),
+                what: format!(
+                    "partial rotary embedding (rope dimension {rope_dim} < head dim {head_dim})"
+                ),
             });
         }
     }
@@ -78,8 +80,7 @@ pub fn read_gguf(path: &Path) -> Result<ModelParts, LoadError> {
         }
         if hf.ends_with("self_attn.q_proj.weight") || hf.ends_with("self_attn.q_proj.bias") {
             t = unpermute_rows(&t, config.num_attention_heads)?;
-        } else if hf.ends_with("self_attn.k_proj.weight") || hf.ends_with("self_attn.k_proj.bias")
-        {
+        } else if hf.ends_with("self_attn.k_proj.weight") || hf.ends_with("self_attn.k_proj.bias") {
             t = unpermute_rows(&t, config.num_key_value_heads)?;
         }
         tensors.insert(hf, t);
@@ -103,7 +104,11 @@ pub fn read_gguf(path: &Path) -> Result<ModelParts, LoadError> {
         config.hidden_size,
         config.vocab_size,
         config.num_params(),
-        if tokenizer.is_chat() { ", chat template" } else { "" }
+        if tokenizer.is_chat() {
+            ", chat template"
+        } else {
+            ""
+        }
     );
     Ok(ModelParts {
         config,
@@ -111,6 +116,19 @@ pub fn read_gguf(path: &Path) -> Result<ModelParts, LoadError> {
         tokenizer,
         description,
     })
+}
+
+/// Only the tokenizer of a GGUF file (reads the metadata, not the tensors).
+pub fn read_gguf_tokenizer(path: &Path) -> Result<HfTokenizer, LoadError> {
+    let file = File::open(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let content = Content::read(&mut BufReader::new(file)).map_err(|source| LoadError::Gguf {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(HfTokenizer::from_gguf_metadata(&content.metadata)?)
 }
 
 /// Hugging Face name of a GGUF tensor; `None` for names that are no part of a Llama.
@@ -160,7 +178,10 @@ pub(crate) fn unpermute_rows(t: &Tensor, n_heads: usize) -> candle_core::Result<
     let half = rows / n_heads / 2;
     let mut view = vec![n_heads, half, 2];
     view.extend_from_slice(&dims[1..]);
-    t.reshape(view)?.transpose(1, 2)?.contiguous()?.reshape(dims)
+    t.reshape(view)?
+        .transpose(1, 2)?
+        .contiguous()?
+        .reshape(dims)
 }
 
 fn md_get<'a>(
@@ -213,10 +234,7 @@ fn md_f64(path: &Path, key: &str, v: &Value) -> Result<f64, LoadError> {
         problem,
     };
     match v {
-        Value::F32(x) => x
-            .to_string()
-            .parse::<f64>()
-            .map_err(|e| err(e.to_string())),
+        Value::F32(x) => x.to_string().parse::<f64>().map_err(|e| err(e.to_string())),
         Value::F64(x) => Ok(*x),
         other => Err(err(format!("expected a float, found {other:?}"))),
     }
@@ -321,13 +339,16 @@ mod tests {
         let idx = Tensor::new(&order, &Device::Cpu).unwrap();
         let gguf = hf.index_select(&idx, 0).unwrap();
         let back = unpermute_rows(&gguf, 1).unwrap();
-        assert_eq!(
-            back.to_vec2::<f32>().unwrap(),
-            hf.to_vec2::<f32>().unwrap()
-        );
+        assert_eq!(back.to_vec2::<f32>().unwrap(), hf.to_vec2::<f32>().unwrap());
         // Two heads: the permutation stays inside each head; biases work too.
         let b: Vec<f32> = (0..8).map(|x| x as f32).collect();
         let gguf_b = Tensor::new(&[0f32, 2., 1., 3., 4., 6., 5., 7.], &Device::Cpu).unwrap();
-        assert_eq!(unpermute_rows(&gguf_b, 2).unwrap().to_vec1::<f32>().unwrap(), b);
+        assert_eq!(
+            unpermute_rows(&gguf_b, 2)
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap(),
+            b
+        );
     }
 }

@@ -74,9 +74,7 @@ fn read_config(path: &Path) -> Result<(ModelConfig, Json), LoadError> {
     if raw.get("use_sliding_window").and_then(Json::as_bool) == Some(true) {
         return Err(unsupported("use_sliding_window = true".into()));
     }
-    if arch == "MistralForCausalLM"
-        && raw.get("sliding_window").is_some_and(|w| !w.is_null())
-    {
+    if arch == "MistralForCausalLM" && raw.get("sliding_window").is_some_and(|w| !w.is_null()) {
         return Err(unsupported("Mistral sliding_window attention".into()));
     }
     let mut config: ModelConfig =
@@ -244,7 +242,11 @@ pub fn read_hf_dir(dir: &Path) -> Result<ModelParts, LoadError> {
         config.hidden_size,
         config.vocab_size,
         config.num_params(),
-        if tokenizer.is_chat() { ", chat template" } else { "" }
+        if tokenizer.is_chat() {
+            ", chat template"
+        } else {
+            ""
+        }
     );
     Ok(ModelParts {
         config,

@@ -43,7 +43,7 @@ use crate::model::{ModelConfig, Policy};
 use crate::tokenizer::{CharTokenizer, HfTokenizer, TextTokenizer};
 
 pub use error::LoadError;
-pub use gguf::read_gguf;
+pub use gguf::{read_gguf, read_gguf_tokenizer};
 pub use hf_dir::read_hf_dir;
 pub use locate::{SMOLLM2_GGUF_NAME, find_smollm2_gguf};
 
@@ -285,7 +285,14 @@ mod tests {
         let lb = b.policy.logits(&ids).unwrap().flatten_all().unwrap();
         let lc = c.policy.logits(&ids).unwrap().flatten_all().unwrap();
         let diff = |x: &Tensor, y: &Tensor| -> f32 {
-            (x - y).unwrap().abs().unwrap().max(0).unwrap().to_scalar().unwrap()
+            (x - y)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar()
+                .unwrap()
         };
         assert_eq!(diff(&la, &lb), 0.0);
         assert!(diff(&la, &lc) > 0.0);

@@ -71,8 +71,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let source: ModelSource = args.model.parse().context("--model")?;
     let t0 = Instant::now();
-    let model = load(&source, &device, args.seed)
-        .with_context(|| format!("loading model {source}"))?;
+    let model =
+        load(&source, &device, args.seed).with_context(|| format!("loading model {source}"))?;
     eprintln!(
         "loaded {} in {:.1}s",
         model.description,
