@@ -2,7 +2,10 @@
 //!
 //! Input, one object per line:
 //! - math (the default kind): `{"response": "…", "answer": "…"}`, optionally `"kind": "math"`;
-//! - code: `{"kind": "code", …}` (routed to the code verifier).
+//! - code: `{"kind": "code", "prefix": "…", "response": "…", "tests": "…", "entry_point": "…"}`
+//!   (assert style, `prefix` optional) or `{"kind": "code", "response": "…", "stdio":
+//!   [{"input": "…", "output": "…"}, …]}`, run in the sandbox of `xrpo_reward::code` (built
+//!   on the first code line; where its isolation level is unavailable, code lines fail).
 //!
 //! Output, one object per non-blank input line, in order:
 //! `{"correct": bool, "reward": 0 or 1, "extracted": "…" or null, "reason": "…", "outcome": "…"}`
@@ -17,6 +20,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::{Value, json};
+use xrpo_reward::code::{CodeConfig, CodeTests, CodeVerifier, StdioCase};
 use xrpo_reward::math::{MathConfig, MathVerifier};
 use xrpo_reward::{Reference, Verdict, Verifier, VerifyError};
 
@@ -33,20 +37,76 @@ pub struct Args {
     /// `{"precision": 4, "targets": ["latex", "expr"]}`); defaults otherwise.
     #[arg(long)]
     pub math_config: Option<PathBuf>,
+    /// JSON file with code verifier settings (`CodeConfig` fields, e.g.
+    /// `{"min_isolation": "rlimits", "limits": {"timeout_ms": 2000}}`); defaults otherwise.
+    #[arg(long)]
+    pub code_config: Option<PathBuf>,
 }
 
 /// Routes each reference to the verifier of its kind.
 struct Router {
     math: MathVerifier,
+    code_config: CodeConfig,
+    /// The sandboxed code verifier, started on the first code line (its probe costs a
+    /// process start, and math-only input must not need a sandbox).
+    code: std::sync::OnceLock<Result<CodeVerifier, String>>,
 }
 
 impl Verifier for Router {
     fn verify(&self, response: &str, reference: &Reference) -> Result<Verdict, VerifyError> {
         match reference {
             Reference::Math { .. } => self.math.verify(response, reference),
-            _ => Err(VerifyError::UnsupportedReference("code")),
+            Reference::Code(_) => {
+                let code = self.code.get_or_init(|| {
+                    CodeVerifier::new(self.code_config.clone()).map_err(|e| e.to_string())
+                });
+                match code {
+                    Ok(verifier) => verifier.verify(response, reference),
+                    Err(msg) => Err(VerifyError::SandboxUnavailable(msg.clone())),
+                }
+            }
+            _ => Err(VerifyError::UnsupportedReference("unknown")),
         }
     }
+}
+
+/// Reads the code fields of a `"kind": "code"` line: `stdio` cases, or `tests` +
+/// `entry_point` (+ optional `prefix`).
+fn code_tests(obj: &serde_json::Map<String, Value>) -> Result<CodeTests, String> {
+    if let Some(stdio) = obj.get("stdio") {
+        let cases = stdio
+            .as_array()
+            .ok_or("field `stdio` must be an array of cases")?;
+        let stdio = cases
+            .iter()
+            .enumerate()
+            .map(|(i, case)| {
+                let case = case
+                    .as_object()
+                    .ok_or_else(|| format!("`stdio[{i}]` must be an object"))?;
+                Ok(StdioCase {
+                    input: field(case, "input")
+                        .map_err(|e| format!("`stdio[{i}]`: {e}"))?
+                        .to_string(),
+                    output: field(case, "output")
+                        .map_err(|e| format!("`stdio[{i}]`: {e}"))?
+                        .to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        return Ok(CodeTests::Stdio { stdio });
+    }
+    let prefix = match obj.get("prefix") {
+        None => String::new(),
+        Some(_) => field(obj, "prefix")?.to_string(),
+    };
+    Ok(CodeTests::Assert {
+        prefix,
+        tests: field(obj, "tests")
+            .map_err(|e| format!("{e} (a code line needs `stdio`, or `tests` and `entry_point`)"))?
+            .to_string(),
+        entry_point: field(obj, "entry_point")?.to_string(),
+    })
 }
 
 /// One input line turned into work: the response and what it is checked against.
@@ -82,7 +142,11 @@ fn parse_line(line: &str) -> Result<Job, String> {
                 answer: field(obj, "answer")?.to_string(),
             },
         }),
-        "code" => Err("code verification not available".to_string()),
+        "code" => Ok(Job {
+            id,
+            response: field(obj, "response")?.to_string(),
+            reference: Reference::Code(code_tests(obj)?),
+        }),
         other => Err(format!(
             "unknown `kind` \"{other}\" (expected \"math\" or \"code\")"
         )),
@@ -115,7 +179,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => MathConfig::default(),
     };
     let math = MathVerifier::new(cfg).context("invalid math config")?;
-    let router = Router { math };
+    let code_config = match &args.code_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let cfg = serde_json::from_str::<CodeConfig>(&text)
+                .with_context(|| format!("parsing code config {}", path.display()))?;
+            cfg.validate()
+                .with_context(|| format!("invalid code config {}", path.display()))?;
+            cfg
+        }
+        None => CodeConfig::default(),
+    };
+    let router = Router {
+        math,
+        code_config,
+        code: std::sync::OnceLock::new(),
+    };
 
     let reader: Box<dyn BufRead> = match args.input.as_deref() {
         Some(p) if p.as_os_str() != "-" => Box::new(BufReader::new(
