@@ -141,7 +141,10 @@ impl ModelConfig {
         if self.num_attention_heads == 0 {
             return bad("num_attention_heads", "must be > 0".into());
         }
-        if self.num_key_value_heads == 0 || self.num_attention_heads % self.num_key_value_heads != 0
+        if self.num_key_value_heads == 0
+            || !self
+                .num_attention_heads
+                .is_multiple_of(self.num_key_value_heads)
         {
             return bad(
                 "num_key_value_heads",
@@ -152,7 +155,7 @@ impl ModelConfig {
             );
         }
         let hd = self.head_dim();
-        if hd == 0 || hd % 2 != 0 {
+        if hd == 0 || !hd.is_multiple_of(2) {
             return bad(
                 "head_dim",
                 format!("{hd} must be even and > 0 (RoPE rotates pairs)"),

@@ -187,7 +187,7 @@ impl CustomOp2 for TargetLogprob {
             other => return Err(Error::UnsupportedDTypeForOp(other.dtype(), self.name())),
         };
         let rows = y.len();
-        let width = if rows == 0 { 1 } else { z.len() / rows };
+        let width = z.len().checked_div(rows).unwrap_or(1);
         let out = par_rows(rows, 1, |r, dst| {
             for (i, row) in r.enumerate() {
                 let src = &z[row * width..(row + 1) * width];

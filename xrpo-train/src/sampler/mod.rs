@@ -125,6 +125,10 @@ pub struct Completion {
     pub finish: FinishReason,
 }
 
+/// Turns completion tokens into text, for stop strings (keeps the sampler independent of
+/// any tokenizer type).
+pub type Decoder<'a> = &'a dyn Fn(&[u32]) -> String;
+
 /// One sequence still being generated.
 struct Active {
     /// Index into the caller's `prompts`.
@@ -143,7 +147,7 @@ pub fn generate(
     prompts: &[Vec<u32>],
     cfg: &SamplingConfig,
     stop: &StopCondition,
-    decode: Option<&dyn Fn(&[u32]) -> String>,
+    decode: Option<Decoder<'_>>,
     rng: &mut StdRng,
 ) -> Result<Vec<Completion>, ModelError> {
     cfg.validate()?;
@@ -360,11 +364,7 @@ pub fn generate(
 }
 
 /// Whether the decoded completion contains any stop string.
-fn hits_stop_string(
-    tokens: &[u32],
-    stops: &[String],
-    decode: Option<&dyn Fn(&[u32]) -> String>,
-) -> bool {
+fn hits_stop_string(tokens: &[u32], stops: &[String], decode: Option<Decoder<'_>>) -> bool {
     match decode {
         Some(decode) if !stops.is_empty() => {
             let text = decode(tokens);
