@@ -155,6 +155,18 @@ struct Term {
 
 /// Inverted index over sparse vectors with exact top-K cosine (MaxScore-style pruning).
 ///
+/// A search runs query terms in decreasing order of their score bound `ub_f`:
+/// - *admission* (phase A): term-at-a-time accumulation over posting lists; every few
+///   terms the best partial documents are scored exactly, and admission closes as soon as
+///   the bound of the remaining terms falls below the k-th exact score (or the threshold):
+///   no unseen document can make the top K any more;
+/// - *scan* (A2): while many admitted candidates remain, the next posting lists are
+///   scanned for them only (sequential reads beat random lookups);
+/// - *finish* (B): each remaining candidate is completed by binary search in its forward
+///   vector and dropped as soon as its partial plus the remaining bound falls below θ.
+///
+/// Every document's score is the sum of its term contributions in term order whichever
+/// phase adds them, so results are exact and independent of handle assignment.
 /// Inserts and removals are incremental: O(features of the vector). IDF weights depend on
 /// the whole bank, so document norms and per-feature score bounds are refreshed lazily in
 /// one O(total postings) pass before the first search after a change (tens of ms at 10⁵
