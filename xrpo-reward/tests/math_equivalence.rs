@@ -107,6 +107,10 @@ fn algebraic_expressions() {
             true,
         ),
         ("$x+2n+1$", "\\boxed{x+1}", false),
+        ("$|x|$", "\\boxed{x}", false), // differ for x < 0
+        ("$\\sqrt{x^2}$", "\\boxed{|x|}", true),
+        ("$\\sqrt{x}\\sqrt{x}$", "\\boxed{x}", true), // equal where both are real
+        ("$\\ln(x)$", "\\boxed{\\ln(-x)}", false),
         ("$\\frac{\\pi r}{h+r}$", "\\boxed{\\pi r/(r+h)}", true),
     ]);
 }
@@ -264,6 +268,10 @@ fn trainer_style_responses() {
         .verify("\\boxed{41} wait, no: \\boxed{42}", &gold)
         .unwrap();
     assert!(verdict.correct());
+    let verdict = v
+        .verify("\\boxed{40} and then we get \\boxed{42}", &gold)
+        .unwrap();
+    assert!(verdict.correct(), "a correction is not a list: {verdict:?}");
     let verdict = v
         .verify("\\boxed{42} wait, no: \\boxed{41}", &gold)
         .unwrap();

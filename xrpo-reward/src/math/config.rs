@@ -58,7 +58,8 @@ pub struct MathConfig {
     pub max_digits: usize,
     /// Largest exponent magnitude evaluated (`10^{10^{10}}` stops here). Default 10000.
     pub max_exponent: f64,
-    /// Sample points for expressions with variables. Default 6.
+    /// Sample points for expressions with variables (the first two positive, the rest of
+    /// pseudo-random sign). Default 8.
     pub sample_points: usize,
 }
 
@@ -79,7 +80,7 @@ impl Default for MathConfig {
             max_depth: 48,
             max_digits: 400,
             max_exponent: 10_000.0,
-            sample_points: 6,
+            sample_points: 8,
         }
     }
 }

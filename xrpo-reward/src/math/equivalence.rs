@@ -364,7 +364,9 @@ fn fold_matrix(n: &Node) -> Option<Vec<Vec<Node>>> {
     }
 }
 
-/// Deterministic sample value in `[0.3, 2.7)` for variable `var` at point `k`.
+/// Deterministic sample value for variable `var` at point `k`: magnitude in `[0.3, 2.7)`,
+/// positive at the first two points (so restricted domains such as `\sqrt{x}` always get
+/// points), of pseudo-random sign after (so `|x|` differs from `x`).
 fn sample(k: usize, var: usize) -> f64 {
     let mut h = (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ (var as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
@@ -372,7 +374,12 @@ fn sample(k: usize, var: usize) -> f64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
     h ^= h >> 33;
-    0.3 + 2.4 * ((h >> 11) as f64 / (1u64 << 53) as f64)
+    let magnitude = 0.3 + 2.4 * ((h >> 11) as f64 / (1u64 << 53) as f64);
+    if k >= 2 && h & 1 == 1 {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 impl Comparer<'_> {
@@ -514,10 +521,10 @@ impl Comparer<'_> {
                 return false;
             };
             let (a, b) = (a.f(), b.f());
+            if a.is_nan() || b.is_nan() {
+                continue;
+            }
             if !a.is_finite() || !b.is_finite() {
-                if a.is_nan() && b.is_nan() {
-                    continue;
-                }
                 return false;
             }
             let scale = a.abs().max(b.abs()).max(1e-300);
@@ -657,7 +664,8 @@ impl Comparer<'_> {
                 return false;
             };
             let (a, b) = (a.f(), b.f());
-            if a.is_nan() && b.is_nan() {
+            // Outside one side's real domain (`\sqrt{x}` at x < 0): this point says nothing.
+            if a.is_nan() || b.is_nan() {
                 continue;
             }
             if !close(a, b, tol) {

@@ -229,10 +229,12 @@ fn joins(between: &str) -> bool {
     if words.is_empty() {
         return true;
     }
-    let connector = words
-        .iter()
-        .any(|w| matches!(w.to_ascii_lowercase().as_str(), "and" | "or"));
-    (connector && words.len() <= 4) || between.trim() == ","
+    // "… papers and \boxed{2}", "\quad \text{and} \quad": the connector comes last; "and
+    // then we get \boxed{2}" is a correction, not a list.
+    let last_is_connector = words
+        .last()
+        .is_some_and(|w| matches!(w.to_ascii_lowercase().as_str(), "and" | "or"));
+    last_is_connector && words.len() <= 4
 }
 
 /// `(start, end, content)` of the math environments, left to right.
