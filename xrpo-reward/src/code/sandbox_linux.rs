@@ -368,7 +368,15 @@ pub fn run_in(
     })?;
     let pid = child.id() as libc::pid_t;
     // From here on the child runs; every exit path below must kill and reap it.
-    let result = supervise(&mut child, pid, uid, limits, program.stdin, start);
+    let result = supervise(
+        &mut child,
+        pid,
+        uid,
+        limits,
+        program.stdin,
+        start,
+        isolation == Isolation::Namespaces,
+    );
     if result.is_err() {
         let _ = kill_tree(pid, uid);
     }
@@ -403,6 +411,7 @@ fn supervise(
     limits: &Limits,
     input: &[u8],
     start: Instant,
+    namespaces: bool,
 ) -> Result<Supervised, VerifyError> {
     // SAFETY: pidfd_open returns a new descriptor that we own, or -1.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -528,8 +537,9 @@ fn supervise(
         if !exited && ready(pidfd.as_raw_fd()) {
             exited = true;
             stdin = None;
-            // Descendants that outlived the program must not keep the pipes open.
-            kill_tree(pid, uid)?;
+            // Descendants that outlived the program must not keep the pipes open. Under
+            // namespaces they died with pid 1 already; the caller sweeps the uid anyway.
+            kill_tree(pid, if namespaces { None } else { uid })?;
             drain_until.get_or_insert(Instant::now() + DRAIN_GRACE);
         }
     }
