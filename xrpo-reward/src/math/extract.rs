@@ -231,6 +231,18 @@ fn joins(between: &str) -> bool {
     }
     // "… papers and \boxed{2}", "\quad \text{and} \quad": the connector comes last; "and
     // then we get \boxed{2}" is a correction, not a list.
+    let mut words = words;
+    if between.trim_end().ends_with('=') {
+        // "… and y_2 = \boxed{…}": the name being assigned is not filler.
+        for _ in 0..2 {
+            if words
+                .last()
+                .is_some_and(|w| !matches!(w.to_ascii_lowercase().as_str(), "and" | "or"))
+            {
+                words.pop();
+            }
+        }
+    }
     let last_is_connector = words
         .last()
         .is_some_and(|w| matches!(w.to_ascii_lowercase().as_str(), "and" | "or"));
