@@ -143,6 +143,13 @@ struct Posting {
     w: f32,
 }
 
+/// Search scratch of one handle (stamp and score side by side: one cache access).
+#[derive(Debug, Clone, Copy)]
+struct Acc {
+    stamp: u32,
+    score: f32,
+}
+
 /// One query term during a search: feature, contribution factor, upper bound.
 #[derive(Debug, Clone, Copy)]
 struct Term {
@@ -190,8 +197,8 @@ pub(crate) struct SparseIndex {
     idf: Vec<f32>,
     inv_norm: Vec<f32>,
     max_w: Vec<f32>,
-    acc: Vec<f32>,
-    stamp: Vec<u32>,
+    /// Per-handle search scratch: partial score and the search it belongs to.
+    acc: Vec<Acc>,
     generation: u32,
     touched: Vec<u32>,
     scratch_handles: Vec<u32>,
@@ -216,7 +223,6 @@ impl SparseIndex {
             inv_norm: Vec::new(),
             max_w: Vec::new(),
             acc: Vec::new(),
-            stamp: Vec::new(),
             generation: 0,
             touched: Vec::new(),
             scratch_handles: Vec::new(),
@@ -241,8 +247,10 @@ impl SparseIndex {
                 self.fwd.push(Box::new([]));
                 self.alive.push(false);
                 self.inv_norm.push(0.0);
-                self.acc.push(0.0);
-                self.stamp.push(0);
+                self.acc.push(Acc {
+                    stamp: 0,
+                    score: 0.0,
+                });
                 h
             }
         };
@@ -379,7 +387,7 @@ impl SparseIndex {
 
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.acc.iter_mut().for_each(|a| a.stamp = 0);
             self.generation = 1;
         }
         let generation = self.generation;
@@ -395,7 +403,7 @@ impl SparseIndex {
         let exact_from = |idx: &Self, h: u32, from: usize, theta: f32| -> Option<f32> {
             let hu = h as usize;
             let fwd = &idx.fwd[hu];
-            let mut s = idx.acc[hu];
+            let mut s = idx.acc[hu].score;
             for (i, t) in terms[from..].iter().enumerate() {
                 if s + bound(from + i) < theta {
                     return None;
@@ -453,13 +461,16 @@ impl SparseIndex {
                 if !self.alive[hu] {
                     continue;
                 }
-                if self.stamp[hu] != generation {
-                    self.stamp[hu] = generation;
-                    self.acc[hu] = 0.0;
+                let a = &mut self.acc[hu];
+                if a.stamp != generation {
+                    *a = Acc {
+                        stamp: generation,
+                        score: 0.0,
+                    };
                     self.touched.push(h);
                 }
-                self.acc[hu] += t.c * p.w;
-                let v = self.acc[hu];
+                a.score += t.c * p.w;
+                let v = a.score;
                 if (top.len() < k || v > top_min) && !exclude.contains(&h) {
                     if let Some(e) = top.iter_mut().find(|e| e.0 == h) {
                         e.1 = v;
@@ -479,7 +490,7 @@ impl SparseIndex {
         let mut hits = Vec::new();
         if j == terms.len() {
             for &h in &self.touched {
-                let s = self.acc[h as usize];
+                let s = self.acc[h as usize].score;
                 if s >= threshold && !exclude.contains(&h) {
                     hits.push(Hit {
                         handle: h,
@@ -504,13 +515,13 @@ impl SparseIndex {
             self.touched
                 .iter()
                 .copied()
-                .filter(|&h| self.acc[h as usize] + r >= theta && !exclude.contains(&h)),
+                .filter(|&h| self.acc[h as usize].score + r >= theta && !exclude.contains(&h)),
         );
         let lead_n = cands.len().min(PHASE_B_LEAD.max(2 * k));
         if lead_n > 0 && lead_n < cands.len() {
             let acc = &self.acc;
             cands.select_nth_unstable_by(lead_n - 1, |&a, &b| {
-                acc[b as usize].total_cmp(&acc[a as usize])
+                acc[b as usize].score.total_cmp(&acc[a as usize].score)
             });
         }
         for &h in &cands[..lead_n] {
@@ -526,7 +537,7 @@ impl SparseIndex {
         // lists (sequential) is cheaper than looking each candidate up (random access).
         loop {
             let r = bound(j);
-            cands.retain(|&h| self.acc[h as usize] + r >= theta);
+            cands.retain(|&h| self.acc[h as usize].score + r >= theta);
             if j == terms.len()
                 || cands.len() * LOOKUP_COST < self.postings[terms[j].feature as usize].len()
             {
@@ -535,8 +546,9 @@ impl SparseIndex {
             let t = terms[j];
             for p in &self.postings[t.feature as usize] {
                 let hu = p.handle as usize;
-                if self.stamp[hu] == generation && self.alive[hu] {
-                    self.acc[hu] += t.c * p.w;
+                let a = &mut self.acc[hu];
+                if a.stamp == generation && self.alive[hu] {
+                    a.score += t.c * p.w;
                 }
             }
             j += 1;
