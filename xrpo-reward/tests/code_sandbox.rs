@@ -445,3 +445,30 @@ fn unsupported_reference_is_an_error() {
         "{r:?}"
     );
 }
+
+#[test]
+fn working_directory_is_size_capped_under_namespaces() {
+    let _turn = serial();
+    let Some(v) = benign_verifier(Isolation::Namespaces) else {
+        return;
+    };
+    // 12 files of 8 MiB: each under the 16 MiB file-size limit, 96 MiB in all, past the
+    // 64 MiB tmpfs. The program's own source is read-only to it as well.
+    let code = r#"
+written = 0
+try:
+    for i in range(12):
+        with open('f%d' % i, 'wb') as f:
+            f.write(b'x' * (8 << 20))
+        written += 8
+except OSError as e:
+    print('full' if e.errno == 28 and written <= 64 else 'odd %d %r' % (written, e))
+try:
+    open('../main.py', 'a').write('#')
+    print('source modified')
+except OSError:
+    print('source protected')
+"#;
+    let (verdict, _) = run(&v, code, "full\nsource protected");
+    assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
+}

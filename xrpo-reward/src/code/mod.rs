@@ -97,6 +97,10 @@ pub struct Limits {
     pub memory_bytes: u64,
     /// Largest file the program may write (`RLIMIT_FSIZE`), in bytes. Default 16 MiB.
     pub file_size_bytes: u64,
+    /// Size cap of the run's working directory, in bytes: a tmpfs of this size under
+    /// [`Isolation::Namespaces`]; not enforced under [`Isolation::Rlimits`], where only
+    /// `file_size_bytes` bounds each file. Default 64 MiB.
+    pub disk_bytes: u64,
     /// Open file descriptors per process (`RLIMIT_NOFILE`). Default 64.
     pub open_files: u64,
     /// Processes and threads of the run's uid (`RLIMIT_NPROC`); enforced only when the
@@ -114,6 +118,7 @@ impl Default for Limits {
             cpu_time_s: 5,
             memory_bytes: 2 << 30,
             file_size_bytes: 16 << 20,
+            disk_bytes: 64 << 20,
             open_files: 64,
             processes: 32,
             output_bytes: 8 << 20,
@@ -207,6 +212,7 @@ impl CodeConfig {
             ("cpu_time_s", l.cpu_time_s),
             ("memory_bytes", l.memory_bytes),
             ("file_size_bytes", l.file_size_bytes),
+            ("disk_bytes", l.disk_bytes),
             ("open_files", l.open_files),
             ("processes", l.processes),
             ("output_bytes", l.output_bytes as u64),
@@ -355,7 +361,12 @@ impl CodeVerifier {
     /// Runs one Python source with `stdin` in the sandbox, for callers that judge the output
     /// themselves.
     pub fn run_python(&self, source: &str, stdin: &str) -> Result<RunOutput, VerifyError> {
-        let args: Vec<&str> = PYTHON_FLAGS.iter().copied().chain([PROGRAM_FILE]).collect();
+        let path = format!("../{PROGRAM_FILE}");
+        let args: Vec<&str> = PYTHON_FLAGS
+            .iter()
+            .copied()
+            .chain([path.as_str()])
+            .collect();
         self.sandbox.run(&Program {
             executable: &self.python,
             args: &args,

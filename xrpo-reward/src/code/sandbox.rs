@@ -12,7 +12,8 @@
 //!   the run a helper that switches to that uid sends `kill(-1, SIGKILL)`, which reaches
 //!   every process the run left behind, double-forked daemons included;
 //! - [`Isolation::Namespaces`] adds fresh mount, pid, network, IPC and UTS namespaces: the
-//!   whole file system is remounted read-only except the run's directory, `/proc` shows only
+//!   whole file system is remounted read-only, the working directory is a fresh tmpfs capped
+//!   at [`Limits::disk_bytes`](super::Limits::disk_bytes), `/proc` shows only
 //!   the run's processes, the network namespace has nothing but a down loopback, and the
 //!   program is pid 1 of its namespace, so when it exits the kernel kills everything it
 //!   spawned.
@@ -56,9 +57,11 @@ impl fmt::Display for Isolation {
 pub struct Program<'a> {
     /// Absolute path of the executable (e.g. the Python interpreter).
     pub executable: &'a Path,
-    /// Its arguments; relative paths resolve inside the run's directory.
+    /// Its arguments. The working directory is the run's empty `work` directory; the
+    /// program's [`files`](Self::files) sit one level up, so refer to them as `../name`.
     pub args: &'a [&'a str],
-    /// Files written into the run's directory before the start: `(name, contents)`.
+    /// Files written next to the working directory before the start, read-only to the run:
+    /// `(name, contents)`, reachable as `../name`.
     pub files: &'a [(&'a str, &'a [u8])],
     /// What the program reads on standard input.
     pub stdin: &'a [u8],
@@ -285,7 +288,7 @@ impl Sandbox {
             }
             std::fs::write(dir.path().join(name), contents)?;
         }
-        let result = sys::run_in(self.isolation, &self.limits, uid, dir.path(), program);
+        let result = sys::run_in(self.isolation, &self.limits, uid, &dir.work(), program);
         // Whatever happened, nothing of this uid may outlive the run: the next run reuses it.
         if let Some(uid) = uid {
             sys::kill_all_of_uid(uid)?;
@@ -318,6 +321,9 @@ mod sys {
         }
         pub fn path(&self) -> &Path {
             Path::new("/")
+        }
+        pub fn work(&self) -> PathBuf {
+            PathBuf::from("/")
         }
     }
 

@@ -30,11 +30,14 @@ pub fn try_lock(file: &std::fs::File) -> bool {
     unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
-/// A fresh directory owned by the run's uid; removed on drop.
+/// A fresh run directory, removed on drop: the directory itself (mode 0711, the caller's)
+/// holds the program's files, read-only to the run; its `work` subdirectory (mode 0700, the
+/// run's uid) is the run's working directory.
 pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn create(root: &Path, uid: Option<u32>) -> Result<Self, VerifyError> {
+        use std::os::unix::fs::PermissionsExt;
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let name = format!(
             "xrpo-code-{}-{}",
@@ -44,16 +47,24 @@ impl TempDir {
         let path = root.join(name);
         std::fs::create_dir(&path)?;
         let dir = TempDir(path);
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o700))?;
+        std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o711))?;
+        let work = dir.work();
+        std::fs::create_dir(&work)?;
+        std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o700))?;
         if let Some(uid) = uid {
-            std::os::unix::fs::chown(&dir.0, Some(uid), Some(uid))?;
+            std::os::unix::fs::chown(&work, Some(uid), Some(uid))?;
         }
         Ok(dir)
     }
 
+    /// Where the program's files go.
     pub fn path(&self) -> &Path {
         &self.0
+    }
+
+    /// The run's working directory.
+    pub fn work(&self) -> PathBuf {
+        self.0.join("work")
     }
 }
 
@@ -116,7 +127,10 @@ fn wait_pid(pid: libc::pid_t, rusage: Option<&mut libc::rusage>) -> Result<i32, 
 struct ChildPlan {
     namespaces: bool,
     uid: Option<u32>,
-    dir: CString,
+    /// The run's working directory (`<run dir>/work`), where a tmpfs goes under namespaces.
+    work: CString,
+    /// Mount options of that tmpfs (size, mode, owner).
+    tmpfs_options: CString,
     rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
 }
 
@@ -163,11 +177,6 @@ impl ChildPlan {
                     libc::MS_REC | libc::MS_PRIVATE,
                     std::ptr::null(),
                 ) as libc::c_long)?;
-                let dir = self.dir.as_ptr();
-                check(
-                    libc::mount(dir, dir, std::ptr::null(), libc::MS_BIND, std::ptr::null())
-                        as libc::c_long,
-                )?;
                 let ro = MountAttr {
                     attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
                     attr_clr: 0,
@@ -182,20 +191,14 @@ impl ChildPlan {
                     &ro as *const MountAttr,
                     std::mem::size_of::<MountAttr>(),
                 ))?;
-                let rw = MountAttr {
-                    attr_set: 0,
-                    attr_clr: MOUNT_ATTR_RDONLY,
-                    propagation: 0,
-                    userns_fd: 0,
-                };
-                check(libc::syscall(
-                    libc::SYS_mount_setattr,
-                    libc::AT_FDCWD,
-                    dir,
-                    0 as libc::c_uint,
-                    &rw as *const MountAttr,
-                    std::mem::size_of::<MountAttr>(),
-                ))?;
+                // The only writable place: a size-capped tmpfs over the working directory.
+                check(libc::mount(
+                    c"tmpfs".as_ptr(),
+                    self.work.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    self.tmpfs_options.as_ptr() as *const libc::c_void,
+                ) as libc::c_long)?;
                 let pid = libc::fork();
                 if pid < 0 {
                     return Err(io::Error::last_os_error());
@@ -233,7 +236,7 @@ impl ChildPlan {
                 // Set after the uid switch, which clears it. If the shim dies, so do we.
                 check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) as libc::c_long)?;
             }
-            check(libc::chdir(self.dir.as_ptr()) as libc::c_long)?;
+            check(libc::chdir(self.work.as_ptr()) as libc::c_long)?;
         }
         Ok(())
     }
@@ -340,15 +343,20 @@ pub fn run_in(
     isolation: Isolation,
     limits: &Limits,
     uid: Option<u32>,
-    dir: &Path,
+    work: &Path,
     program: &Program<'_>,
 ) -> Result<RunOutput, VerifyError> {
     let plan = ChildPlan {
         namespaces: isolation == Isolation::Namespaces,
         uid,
-        dir: CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
-            VerifyError::SandboxUnavailable(format!("temp dir {dir:?} contains a NUL byte"))
+        work: CString::new(work.as_os_str().as_bytes()).map_err(|_| {
+            VerifyError::SandboxUnavailable(format!("temp dir {work:?} contains a NUL byte"))
         })?,
+        tmpfs_options: CString::new(match uid {
+            Some(uid) => format!("size={},mode=0700,uid={uid},gid={uid}", limits.disk_bytes),
+            None => format!("size={},mode=0700", limits.disk_bytes),
+        })
+        .map_err(|_| VerifyError::SandboxUnavailable("tmpfs options contain a NUL byte".into()))?,
         rlimits: rlimits(limits, uid.is_some()),
     };
     let mut cmd = Command::new(program.executable);
