@@ -197,13 +197,15 @@ fn context_limit_and_bad_settings() {
     let p = Policy::new_random(cfg_small, 1, &Device::Cpu).unwrap();
     let out = run(
         &p,
-        &[vec![1; 10], vec![2; 3]],
+        &[vec![1; 10], vec![2; 3], vec![3; 12]],
         &cfg(50, 1.0),
         &StopCondition::default(),
         0,
     );
+    // Every sequence stops at the 12-token context: 10 + 2, 3 + 9, 12 + 0.
     assert_eq!(out[0].tokens.len(), 2);
     assert_eq!(out[1].tokens.len(), 9);
+    assert_eq!(out[2].tokens.len(), 0);
     assert!(out.iter().all(|c| c.finish == FinishReason::Length));
 
     let p = policy();

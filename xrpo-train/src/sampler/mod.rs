@@ -288,8 +288,15 @@ pub fn generate(
         let mut next = Vec::with_capacity(active.len());
         let mut keep = Vec::with_capacity(active.len());
         for (row, a) in rows.iter().zip(active.iter_mut()) {
-            let choice = sample_token(row, cfg, rng);
             let c = &mut a.completion;
+            // A prompt that already fills the context gets no token (its completion
+            // could not be scored by a forward pass).
+            if prompts[a.index].len() >= max_pos {
+                c.finish = FinishReason::Length;
+                keep.push(false);
+                continue;
+            }
+            let choice = sample_token(row, cfg, rng);
             c.tokens.push(choice.token);
             c.logprobs.push(choice.logprob);
             c.policy_logprobs.push(choice.policy_logprob);
