@@ -277,6 +277,11 @@ pub struct EvalConfig {
     pub before: bool,
     /// Evaluate after training. Default true.
     pub after: bool,
+    /// Solved exemplars put in front of each eval prompt: the most similar training
+    /// problems with gold solutions, retrieved and rendered exactly as seeding does
+    /// (`seed_bank` settings, K = this value). 0 = zero-shot. Default 0. Use it to
+    /// measure how much exemplars help the policy.
+    pub exemplars: usize,
 }
 
 impl Default for EvalConfig {
@@ -287,6 +292,7 @@ impl Default for EvalConfig {
             temperature: 1.0,
             before: true,
             after: true,
+            exemplars: 0,
         }
     }
 }

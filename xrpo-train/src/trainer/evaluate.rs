@@ -7,6 +7,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
+use xrpo_seed::{ExemplarBank, ExemplarSeeder, PromptId, Provenance};
+
 use crate::eval::{EvalSummary, SampleOutcome, summarize};
 use crate::sampler::{self, SamplingConfig};
 use crate::task::Problem;
@@ -57,6 +59,31 @@ pub fn select_eval(eval: &[Problem], n: usize) -> Vec<Problem> {
     out
 }
 
+/// A bank of the training problems' gold solutions when `eval.exemplars > 0`.
+fn exemplar_bank(trainer: &Trainer) -> Result<Option<ExemplarBank>, TrainError> {
+    let k = trainer.config.eval.exemplars;
+    if k == 0 {
+        return Ok(None);
+    }
+    let mut cfg = trainer.config.seed_bank.clone();
+    cfg.k = k;
+    let mut bank = ExemplarBank::lexical(cfg)?;
+    bank.block_texts(trainer.task.eval.iter().map(|p| p.prompt.as_str()));
+    for p in &trainer.task.train {
+        if let Some(solution) = &p.solution {
+            bank.record(
+                &PromptId::from(p.id.as_str()),
+                &p.prompt,
+                solution,
+                Provenance::Curated {
+                    source: Some(trainer.task.name.clone()),
+                },
+            )?;
+        }
+    }
+    Ok(Some(bank))
+}
+
 /// Samples `k` completions per problem at `temperature` and scores them.
 pub(crate) fn evaluate(
     trainer: &Trainer,
@@ -72,8 +99,16 @@ pub(crate) fn evaluate(
     let decode = |ids: &[u32]| trainer.decode(ids);
     let mut rng = StdRng::seed_from_u64(mix_seed(trainer.config.seed, 0xe7a1, trainer.step));
     let mut jobs: Vec<(usize, Vec<u32>)> = Vec::with_capacity(problems.len() * k);
+    let mut bank = exemplar_bank(trainer)?;
     for (i, p) in problems.iter().enumerate() {
-        let ids = trainer.encode_prompt(&p.prompt)?;
+        let text = match bank.as_mut() {
+            Some(bank) => bank
+                .seed(&PromptId::from(p.id.as_str()), &p.prompt)?
+                .map(|s| s.text)
+                .unwrap_or_else(|| p.prompt.clone()),
+            None => p.prompt.clone(),
+        };
+        let ids = trainer.encode_prompt(&text)?;
         for _ in 0..k {
             jobs.push((i, ids.clone()));
         }

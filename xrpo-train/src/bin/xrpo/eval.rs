@@ -25,6 +25,10 @@ pub struct Args {
     /// Sampling temperature.
     #[arg(long)]
     pub temperature: Option<f64>,
+    /// Put this many solved exemplars (similar training problems with gold solutions)
+    /// in front of each prompt, as seeding does; 0 = zero-shot.
+    #[arg(long, default_value_t = 0)]
+    pub exemplars: usize,
     /// Override any config key (`--set sampling.max_new_tokens=64`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -58,6 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(t) = args.temperature {
         overrides.push(format!("eval.temperature={t}"));
     }
+    overrides.push(format!("eval.exemplars={}", args.exemplars));
     overrides.extend(args.set.iter().cloned());
     let trainer = Trainer::open_checkpoint(&args.checkpoint, &overrides)
         .with_context(|| format!("opening {}", args.checkpoint.display()))?;

@@ -127,9 +127,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             quiet,
             "warm-up [{bar:30}] {pos}/{len} {msg} ({elapsed})",
         );
-        let report = trainer.warmup(&mut |_, nll| {
+        let every = (cfg.warmup.steps / 10).max(1);
+        let report = trainer.warmup(&mut |i, nll| {
             pb.inc(1);
             pb.set_message(format!("nll {nll:.3}"));
+            if quiet && i % every == 0 {
+                eprintln!("warm-up {i:>5}  nll {nll:.3}");
+            }
         })?;
         pb.finish_and_clear();
         if let Some(r) = report {

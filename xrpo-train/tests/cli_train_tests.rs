@@ -1,0 +1,159 @@
+//! Smoke tests of `xrpo train` and `xrpo eval` on the tiny model with a budget of a few
+//! steps (CleanRL style).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn xrpo() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xrpo"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xrpo-cli-train-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+const SMALL: [&str; 14] = [
+    "--set",
+    "prompts_per_step=4",
+    "--set",
+    "n_fixed=4",
+    "--set",
+    "alloc.n_base=2",
+    "--set",
+    "warmup.steps=3",
+    "--set",
+    "warmup.batch=8",
+    "--set",
+    "eval.prompts=4",
+    "--set",
+    "eval.k=2",
+];
+
+#[test]
+fn train_resume_and_eval_leave_a_complete_run_dir() {
+    let dir = tmp("run");
+    let out = xrpo()
+        .args(["train", "--quiet", "--steps", "2", "--out"])
+        .arg(&dir)
+        .args(SMALL)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stderr}\n{stdout}");
+    assert!(
+        stdout.contains("before") && stdout.contains("after"),
+        "{stdout}"
+    );
+    for f in [
+        "config.json",
+        "metrics.jsonl",
+        "samples.jsonl",
+        "eval_before.json",
+        "eval_after.json",
+        "report.md",
+        "reward.svg",
+        "warmup.safetensors",
+        "checkpoints/latest",
+        "checkpoints/step-000002/model.safetensors",
+        "checkpoints/step-000002/optimizer.safetensors",
+        "checkpoints/step-000002/state.json",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    let lines = |d: &PathBuf| {
+        std::fs::read_to_string(d.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(lines(&dir), 2);
+    let metrics: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(dir.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    for key in [
+        "reward",
+        "reward_std",
+        "frac_reward_zero_std",
+        "completions/mean_length",
+        "completions/clipped_ratio",
+        "clip_ratio/low_mean",
+        "clip_ratio/high_mean",
+        "clip_ratio/region_mean",
+        "kl",
+        "entropy",
+        "alloc/rollouts",
+        "seed/seeded_share",
+        "time/generate",
+        "time/verify",
+        "time/allocate",
+        "time/update",
+    ] {
+        assert!(
+            metrics.get(key).is_some(),
+            "metrics line lacks {key}: {metrics}"
+        );
+    }
+    let svg = std::fs::read_to_string(dir.join("reward.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("polyline"));
+
+    // Resume to 3 steps: one more line, a new checkpoint.
+    let out = xrpo()
+        .args(["train", "--quiet", "--steps", "3", "--resume"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lines(&dir), 3);
+    assert!(dir.join("checkpoints/step-000003/state.json").is_file());
+
+    // Evaluate the checkpoint.
+    let out = xrpo()
+        .args(["eval", "--k", "2", "--prompts", "4", "--checkpoint"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(report["step"], 3);
+    assert_eq!(report["summary"]["k"], 2);
+    assert_eq!(report["summary"]["prompts"], 4);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_overrides_fail_naming_the_key() {
+    let dir = tmp("bad");
+    for (arg, needle) in [
+        ("optim.lrr=3", "optim.lrr"),
+        ("n_fixed=1", "n_fixed"),
+        ("algorithm=ppo", "algorithm"),
+    ] {
+        let out = xrpo()
+            .args(["train", "--quiet", "--out"])
+            .arg(&dir)
+            .args(["--set", arg])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{arg}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
