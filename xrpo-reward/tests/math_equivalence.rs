@@ -133,6 +133,20 @@ fn assignments_relations_and_equations() {
         ("$x < 3$", "\\boxed{-2x < -6}", false), // that is x > 3
         ("$-2 \\le x \\le 7$", "\\boxed{x \\in [-2, 7]}", true),
         ("$x > 5$", "\\boxed{(5, \\infty)}", true),
+        // Relations that are not a plain interval compare as the sets they describe.
+        ("$1 \\le |z| \\le 2$", "\\boxed{[-2,-1] \\cup [1,2]}", true),
+        ("$1 \\le |z| \\le 2$", "\\boxed{[1,2]}", false),
+        ("$x^2 < 4$", "\\boxed{(-2, 2)}", true),
+        (
+            "$x^2 \\ge 1$",
+            "\\boxed{(-\\infty,-1] \\cup [1,\\infty)}",
+            true,
+        ),
+        (
+            "$x^2 \\ge 1$",
+            "\\boxed{(-\\infty,-1) \\cup [1,\\infty)}",
+            false,
+        ),
     ]);
 }
 

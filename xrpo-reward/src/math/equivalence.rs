@@ -199,7 +199,9 @@ fn relation_as_set(n: &Node) -> Option<Node> {
         hi_open,
     };
     match (terms.as_slice(), ops.as_slice()) {
-        ([a, _, b], [o1, o2]) if constant(a) && constant(b) => {
+        ([a, mid, b], [o1, o2])
+            if constant(a) && constant(b) && matches!(mid, Node::Sym(_) | Node::Apply(..)) =>
+        {
             let lower = |o: &RelOp| matches!(o, RelOp::Lt | RelOp::Le);
             let upper = |o: &RelOp| matches!(o, RelOp::Gt | RelOp::Ge);
             if lower(o1) && lower(o2) {
@@ -220,7 +222,9 @@ fn relation_as_set(n: &Node) -> Option<Node> {
                 None
             }
         }
-        ([x, c], [op]) | ([c, x], [op]) if constant(c) && !constant(x) => {
+        ([x, c], [op]) | ([c, x], [op])
+            if constant(c) && matches!(x, Node::Sym(_) | Node::Apply(..)) =>
+        {
             // Orient as `x op c`.
             let op = if std::ptr::eq(c, &terms[0]) {
                 match op {
@@ -433,6 +437,18 @@ impl Comparer<'_> {
         {
             p = s;
         }
+        // A relation that is not a plain interval (`1 ≤ |z| ≤ 3/2`) against a union of
+        // intervals: compare the sets they describe point by point.
+        if matches!(g, Node::Rel(..)) && is_setlike(&p) && g.free_symbols().len() == 1 {
+            return self.membership_equal(&g, &p);
+        }
+        if self.cfg.allow_set_relation_comp
+            && matches!(p, Node::Rel(..))
+            && is_setlike(&g)
+            && p.free_symbols().len() == 1
+        {
+            return self.membership_equal(&p, &g);
+        }
         if g == p {
             return true;
         }
@@ -471,6 +487,97 @@ impl Comparer<'_> {
                 }
                 self.scalars(g, p)
             }
+        }
+    }
+
+    /// Whether the one-variable relation `rel` holds exactly on the set `set`, tested at
+    /// the set's finite ends, just inside and outside each, between them, and at fixed
+    /// points in `[-10, 10]`.
+    fn membership_equal(&self, rel: &Node, set: &Node) -> bool {
+        let Node::Rel(terms, ops) = rel else {
+            return false;
+        };
+        let var = rel.free_symbols().pop().unwrap_or_default();
+        let env = Env {
+            vars: &[],
+            max_exponent: self.cfg.max_exponent,
+        };
+        let Some(parts) = self.set_parts(set, &env) else {
+            return false;
+        };
+        let mut ends: Vec<f64> = parts
+            .iter()
+            .flat_map(|p| [p.0, p.1])
+            .filter(|x| x.is_finite())
+            .collect();
+        ends.sort_by(f64::total_cmp);
+        ends.dedup();
+        let mut points: Vec<f64> = (0..=40).map(|k| -10.0 + 0.5 * k as f64 + 0.123).collect();
+        for (i, e) in ends.iter().enumerate() {
+            let eps = 1e-4 * e.abs().max(1.0);
+            points.extend([*e, e - eps, e + eps, e - 1.0, e + 1.0]);
+            if let Some(next) = ends.get(i + 1) {
+                points.push((e + next) / 2.0);
+            }
+        }
+        // Ends are probed 1e-4 away, so equality here must be much tighter.
+        let tol = 1e-9;
+        points.iter().all(|&x| {
+            let vars = [(var.clone(), x)];
+            let env = Env {
+                vars: &vars,
+                max_exponent: self.cfg.max_exponent,
+            };
+            let vals: Option<Vec<f64>> = terms
+                .iter()
+                .map(|t| self.value(t, &env).map(|v| v.f()))
+                .collect();
+            let Some(vals) = vals else { return false };
+            let holds = ops.iter().enumerate().all(|(k, op)| {
+                let (a, b) = (vals[k], vals[k + 1]);
+                let eq = (a - b).abs() <= tol * a.abs().max(b.abs()).max(1.0);
+                match op {
+                    RelOp::Eq => eq,
+                    RelOp::Ne => !eq,
+                    RelOp::Lt => a < b && !eq,
+                    RelOp::Le => a < b || eq,
+                    RelOp::Gt => a > b && !eq,
+                    RelOp::Ge => a > b || eq,
+                    RelOp::In => false,
+                }
+            });
+            let inside = parts.iter().any(|&(lo, hi, lo_open, hi_open)| {
+                let above = if lo_open { x > lo } else { x >= lo };
+                let below = if hi_open { x < hi } else { x <= hi };
+                above && below
+            });
+            holds == inside
+        })
+    }
+
+    /// A set as `(lo, hi, lo_open, hi_open)` intervals (points are closed degenerate
+    /// intervals); `None` when an end is not a number.
+    fn set_parts(&self, set: &Node, env: &Env) -> Option<Vec<(f64, f64, bool, bool)>> {
+        let num = |n: &Node| self.value(n, env).map(|v| v.f()).filter(|x| !x.is_nan());
+        match set {
+            Node::Interval {
+                lo,
+                hi,
+                lo_open,
+                hi_open,
+            } => Some(vec![(num(lo)?, num(hi)?, *lo_open, *hi_open)]),
+            Node::Tuple(v) if v.len() == 2 => Some(vec![(num(&v[0])?, num(&v[1])?, true, true)]),
+            Node::Set(v) => v
+                .iter()
+                .map(|x| num(x).map(|x| (x, x, false, false)))
+                .collect(),
+            Node::Union(v) => Some(
+                v.iter()
+                    .map(|x| self.set_parts(x, env))
+                    .collect::<Option<Vec<_>>>()?
+                    .concat(),
+            ),
+            _ => None,
         }
     }
 
