@@ -197,3 +197,27 @@ fn schedule_by_hand() {
         .contains("min_lr_ratio")
     );
 }
+
+#[test]
+fn optimizer_state_does_not_retain_the_graph() {
+    // The moments must not track ops, or every step's forward graph stays alive.
+    let w = Var::new(&[1.0f32, 2.0], &Device::Cpu).unwrap();
+    let mut opt = AdamW::new(vec![("w".into(), w.clone())], AdamWConfig::default()).unwrap();
+    for _ in 0..3 {
+        let loss = w
+            .as_tensor()
+            .sqr()
+            .unwrap()
+            .exp()
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let mut grads = loss.backward().unwrap();
+        clip_grad_norm(&mut grads, &opt.vars(), 0.5).unwrap();
+        opt.step(&grads, 0.1).unwrap();
+    }
+    for (name, t) in opt.state_tensors().unwrap() {
+        assert!(!t.track_op(), "{name} keeps a graph");
+    }
+    assert!(w.as_tensor().is_variable());
+}

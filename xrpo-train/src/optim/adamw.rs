@@ -144,20 +144,22 @@ impl AdamW {
             let Some(g) = grads.get(p.var.as_tensor()) else {
                 continue;
             };
-            let g = g.to_dtype(DType::F32)?;
-            p.m = ((&p.m * beta1)? + (&g * (1.0 - beta1))?)?;
-            p.v = ((&p.v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
+            // Gradients computed by `backward` still point into the forward graph; detach
+            // them, or the moments would keep every step's graph alive (a memory leak).
+            let g = g.detach().to_dtype(DType::F32)?;
+            p.m = ((&p.m * beta1)? + (&g * (1.0 - beta1))?)?.detach();
+            p.v = ((&p.v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?.detach();
             let m_hat = (&p.m / bias1)?;
             let v_hat = (&p.v / bias2)?;
             let update = (m_hat / (v_hat.sqrt()? + eps)?)?;
-            let theta = p.var.as_tensor().to_dtype(DType::F32)?;
+            let theta = p.var.as_tensor().detach().to_dtype(DType::F32)?;
             let decayed = if weight_decay > 0.0 {
                 (&theta * (1.0 - lr * weight_decay))?
             } else {
                 theta
             };
             let next = (decayed - (update * lr)?)?;
-            p.var.set(&next.to_dtype(p.var.dtype())?)?;
+            p.var.set(&next.to_dtype(p.var.dtype())?.detach())?;
         }
         Ok(())
     }

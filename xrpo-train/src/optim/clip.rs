@@ -48,7 +48,7 @@ pub fn clip_grad_norm(
     if scale < 1.0 {
         for v in vars {
             if let Some(g) = grads.get(v.as_tensor()) {
-                let scaled = (g * scale)?;
+                let scaled = (g.detach() * scale)?;
                 grads.insert(v.as_tensor(), scaled);
             }
         }

@@ -425,7 +425,14 @@ impl TrainConfig {
                 n_base: Some(2),
                 ..XrpoConfig::default()
             },
-            seed_bank: SeedConfig::default(),
+            // The seeded text becomes the chat user turn, so no "Solution:" cue at its end.
+            seed_bank: SeedConfig {
+                template: TemplateConfig {
+                    target_solution_cue: false,
+                    ..TemplateConfig::default()
+                },
+                ..SeedConfig::default()
+            },
             warmup: WarmupConfig {
                 steps: 0,
                 ..WarmupConfig::default()
