@@ -28,6 +28,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use xrpo_train::model::ModelConfig;
 use xrpo_train::sampler::{SamplingConfig, StopCondition, generate};
 use xrpo_train::tokenizer::TextTokenizer;
 use xrpo_train::weights::{LoadedModel, find_smollm2_gguf, read_gguf};
@@ -101,6 +102,8 @@ fn config_matches_smollm2_135m() {
     assert_eq!(c.rms_norm_eps, 1e-5);
     // 134.5M parameters: SmolLM2-135M's published count.
     assert_eq!(c.num_params(), 134_515_008);
+    // The same architecture the model module hard-codes for benchmarks.
+    assert_eq!(c, &ModelConfig::smollm2_135m());
 }
 
 #[test]
