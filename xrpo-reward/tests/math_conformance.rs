@@ -16,9 +16,21 @@ const DIVERGENCES: &[(&str, bool, &str)] = &[(
     "1 - 1/e != 1 + 1/e; Math-Verify says true only because \\mathrm{e} breaks its parse",
 )];
 
+// The other reviewed labels (`review_note` in the data) we reproduce on purpose:
+// - mv-0058 (`28\%` vs `28` is true): a percentage accepts its bare number, a documented
+//   convention of `equivalence`; `28\%` also accepts `0.28`, which is mathematically equal.
+// - mv-0120, mv-0121 (`z = 3+3 = 2` vs `z = 1+1 = 2`): a chained assignment is its last
+//   side, so the final answers agree even though the pred's middle step is false.
+// - mv-0169 (`(1,3)` vs `{1,3}`): a tuple against a set compares in written order.
+// - mv-0137, mv-0197, mv-0269: escaping artefacts and `12:00`; we agree with the label for
+//   the right reason (identical strings; `\t` is not `\text`; x/0 is undefined, not ∞).
+
 fn config_for(options: &Value) -> MathConfig {
     // Math-Verify's `parse` default puts `\boxed` at priority 50.
-    let mut cfg = MathConfig { boxed_priority: 50, ..MathConfig::default() };
+    let mut cfg = MathConfig {
+        boxed_priority: 50,
+        ..MathConfig::default()
+    };
     if let Some(types) = options.get("match_types").and_then(Value::as_array) {
         cfg.targets = types
             .iter()

@@ -39,7 +39,19 @@ pub struct Comparison {
 }
 
 /// Compares a gold answer with a predicted one.
+///
+/// Trees from the parser are always well formed; a hand-built [`Node::Rel`] whose term
+/// count is not its relation count plus one compares unequal.
 pub fn compare(gold: &Node, pred: &Node, cfg: &MathConfig) -> Comparison {
+    let malformed = |n: &Node| {
+        n.any(&|x| matches!(x, Node::Rel(t, o) if o.is_empty() || t.len() != o.len() + 1))
+    };
+    if malformed(gold) || malformed(pred) {
+        return Comparison {
+            equal: false,
+            too_large: false,
+        };
+    }
     let c = Comparer {
         cfg,
         too_large: Cell::new(false),
