@@ -110,6 +110,18 @@ struct Slot<'a> {
     index: u32,
 }
 
+/// Where uid claims live: one fixed, root-only place per machine (`/run` when present), so
+/// that verifiers with different `tmp_dir`s still see each other's claims.
+fn uid_lock_dir() -> PathBuf {
+    let run = Path::new("/run");
+    let base = if run.is_dir() {
+        run.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    base.join("xrpo-sandbox-uids")
+}
+
 /// How many uids past `uid_base` a verifier looks at when claiming its slots.
 const UID_SEARCH: u32 = 65_536;
 
@@ -129,11 +141,20 @@ impl SlotPool {
         count: u32,
         lock_dir: &Path,
     ) -> Result<Vec<(u32, std::fs::File)>, VerifyError> {
-        use std::os::unix::fs::DirBuilderExt;
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(lock_dir)?;
+        // Root opens files in this directory: it must be ours and closed to others, or a
+        // planted symlink could redirect a lock file.
+        let meta = std::fs::symlink_metadata(lock_dir)?;
+        if !meta.is_dir() || meta.uid() != 0 || meta.mode() & 0o022 != 0 {
+            return Err(VerifyError::SandboxUnavailable(format!(
+                "uid lock directory {} must be a root-owned directory writable only by root",
+                lock_dir.display()
+            )));
+        }
         let mut claimed = Vec::with_capacity(count as usize);
         let end = base
             .checked_add(UID_SEARCH)
@@ -234,7 +255,7 @@ impl Sandbox {
         }
         let workers = workers.max(1);
         let uids = if root {
-            SlotPool::claim_uids(uid_base, workers, &tmp_root.join("xrpo-sandbox-uids"))?
+            SlotPool::claim_uids(uid_base, workers, &uid_lock_dir())?
         } else {
             Vec::new()
         };

@@ -39,11 +39,14 @@ impl TempDir {
     pub fn create(root: &Path, uid: Option<u32>) -> Result<Self, VerifyError> {
         use std::os::unix::fs::PermissionsExt;
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "xrpo-code-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        // An unpredictable suffix: another user of a shared /tmp cannot pre-create the name.
+        let random = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+            h.finish()
+        };
+        let name = format!("xrpo-code-{}-{random:016x}", std::process::id());
         let path = root.join(name);
         std::fs::create_dir(&path)?;
         let dir = TempDir(path);
