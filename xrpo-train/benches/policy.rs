@@ -6,6 +6,8 @@
 //! sample_tiny, train_tiny, sample_smollm2, train_smollm2). Each bench prints one JSON
 //! line with the median over its repetitions. Peak memory (`VmHWM`) is process-wide, so
 //! run a bench alone to read its own peak. Threads: candle follows `RAYON_NUM_THREADS`.
+//! Besides wall-clock rates each line gives rates per CPU-second of this process
+//! (`*_per_cpu_s`), which stay meaningful on a machine shared with other jobs.
 
 use std::time::Instant;
 
@@ -30,16 +32,48 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// Times `f` `reps` times after `warmup` untimed runs; returns the seconds of each run.
-fn time(warmup: usize, reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+/// CPU seconds used so far by all threads of this process (sum of the first field of
+/// `/proc/self/task/*/schedstat`, nanoseconds on CPU), if readable. On a shared machine
+/// this separates our work from time spent waiting for a core.
+fn cpu_seconds() -> Option<f64> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let s = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        ns += s.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(ns as f64 / 1e9)
+}
+
+/// Wall and CPU seconds of one timed run.
+struct Timing {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
+impl Timing {
+    fn wall(&self) -> f64 {
+        median(self.wall.clone())
+    }
+    fn cpu(&self) -> f64 {
+        median(self.cpu.clone())
+    }
+}
+
+/// Times `f` `reps` times after `warmup` untimed runs.
+fn time(warmup: usize, reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
     for _ in 0..warmup {
         f()?;
     }
-    let mut out = Vec::with_capacity(reps);
+    let mut out = Timing {
+        wall: Vec::with_capacity(reps),
+        cpu: Vec::with_capacity(reps),
+    };
     for _ in 0..reps {
+        let c = cpu_seconds().unwrap_or(f64::NAN);
         let t = Instant::now();
         f()?;
-        out.push(t.elapsed().as_secs_f64());
+        out.wall.push(t.elapsed().as_secs_f64());
+        out.cpu.push(cpu_seconds().unwrap_or(f64::NAN) - c);
     }
     Ok(out)
 }
@@ -54,8 +88,15 @@ fn random_tokens(rng: &mut StdRng, n: usize, len: usize, vocab: usize) -> Vec<Ve
         .collect()
 }
 
+/// A rate measured against wall time and against CPU time (work per busy core-second).
+#[derive(Clone, Copy)]
+struct Rate {
+    wall: f64,
+    cpu: f64,
+}
+
 /// f32 matmul 2048×2048 through candle: GFLOP/s = 2n³ / t.
-fn gemm() -> Result<f64> {
+fn gemm() -> Result<Rate> {
     let n = 2048;
     let dev = Device::Cpu;
     let a = Tensor::randn(0f32, 1.0, (n, n), &dev)?;
@@ -64,14 +105,18 @@ fn gemm() -> Result<f64> {
         a.matmul(&b)?;
         Ok(())
     })?;
-    let t = median(secs);
-    let gflops = 2.0 * (n as f64).powi(3) / t / 1e9;
+    let flops = 2.0 * (n as f64).powi(3);
+    let rate = Rate {
+        wall: flops / secs.wall() / 1e9,
+        cpu: flops / secs.cpu() / 1e9,
+    };
     println!(
         "{}",
         serde_json::json!({"bench": "gemm", "n": n, "threads": candle_core::utils::get_num_threads(),
-            "median_s": t, "gflops": gflops})
+            "median_s": secs.wall(), "median_cpu_s": secs.cpu(), "gflops": rate.wall,
+            "gflops_per_cpu_s": rate.cpu})
     );
-    Ok(gflops)
+    Ok(rate)
 }
 
 fn sample(
@@ -104,11 +149,13 @@ fn sample(
         produced = out.iter().map(|c| c.tokens.len()).sum();
         Ok(())
     })?;
-    let t = median(secs);
+    let n = produced as f64;
     println!(
         "{}",
         serde_json::json!({"bench": name, "batch": batch, "prompt_tokens": prompt, "new_tokens": new,
-            "median_s": t, "tok_s": produced as f64 / t, "reps": reps, "vmhwm_gib": vm_hwm_gib()})
+            "threads": candle_core::utils::get_num_threads(),
+            "median_s": secs.wall(), "median_cpu_s": secs.cpu(), "tok_s": n / secs.wall(),
+            "tok_per_cpu_s": n / secs.cpu(), "reps": reps, "vmhwm_gib": vm_hwm_gib()})
     );
     Ok(())
 }
@@ -122,7 +169,7 @@ fn train(
     batch: usize,
     seq: usize,
     reps: usize,
-    gemm_gflops: Option<f64>,
+    gemm: Option<Rate>,
 ) -> Result<()> {
     let policy = Policy::new_random(config.clone(), 0, &Device::Cpu)?;
     let mut rng = StdRng::seed_from_u64(2);
@@ -143,7 +190,6 @@ fn train(
         opt.backward_step(&loss)?;
         Ok(())
     })?;
-    let t = median(secs);
     let tokens = (batch * seq) as f64;
     // FLOPs ≈ 6·params·tokens + attention (QKᵀ and PV: 2·2·T²·d per sequence and layer
     // forward, ×3 with backward).
@@ -152,12 +198,19 @@ fn train(
         * (seq as f64).powi(2)
         * (config.num_attention_heads * config.head_dim()) as f64;
     let flops = 6.0 * policy.num_params() as f64 * tokens + attn;
-    let gflops = flops / t / 1e9;
+    let rate = Rate {
+        wall: flops / secs.wall() / 1e9,
+        cpu: flops / secs.cpu() / 1e9,
+    };
     println!(
         "{}",
         serde_json::json!({"bench": name, "batch": batch, "seq": seq, "params": policy.num_params(),
-            "median_s": t, "tok_s": tokens / t, "gflops": gflops,
-            "gemm_utilisation": gemm_gflops.map(|g| gflops / g), "reps": reps, "vmhwm_gib": vm_hwm_gib()})
+            "threads": candle_core::utils::get_num_threads(),
+            "median_s": secs.wall(), "median_cpu_s": secs.cpu(), "tok_s": tokens / secs.wall(),
+            "tok_per_cpu_s": tokens / secs.cpu(), "gflops": rate.wall, "gflops_per_cpu_s": rate.cpu,
+            "gemm_utilisation": gemm.map(|g| rate.wall / g.wall),
+            "gemm_utilisation_cpu": gemm.map(|g| rate.cpu / g.cpu),
+            "reps": reps, "vmhwm_gib": vm_hwm_gib()})
     );
     Ok(())
 }
