@@ -51,6 +51,10 @@ pub struct Extractor {
 /// Most candidates parsed per text; bounds the work on adversarial texts.
 const MAX_TRIED: usize = 256;
 
+/// Most matches of one plain-text pattern kept as candidates (the rightmost ones; a number
+/// always parses, so the first of them nearly always wins).
+const MAX_PER_PATTERN: usize = 16;
+
 const EXPR_OPS: &str = r"\+\-\*×/\^\(\)÷";
 
 static NUMBER: LazyLock<String> = LazyLock::new(|| {
@@ -399,6 +403,8 @@ impl Extractor {
         }
         // Math environments, joined when only "and"/"or"/"," separates them.
         let envs = find_envs(text);
+        // Most texts never say "final answer": skip those anchor patterns then.
+        let has_final = envs.is_empty() || contains_ignore_case(text, "final answer");
         let mut j = envs.len();
         while j > 0 {
             let last = j - 1;
@@ -427,6 +433,7 @@ impl Extractor {
                 g_start,
                 g_end,
                 envs.get(first.wrapping_sub(1)).map(|e| e.1),
+                has_final,
             ) {
                 out.push(Candidate {
                     text: body,
@@ -483,14 +490,15 @@ impl Extractor {
         start: usize,
         end: usize,
         prev_env_end: Option<usize>,
+        has_final: bool,
     ) -> Option<u32> {
         let window_start =
             floor_boundary(text, start.saturating_sub(140)).max(prev_env_end.unwrap_or(0));
         let before = &text[window_start..start];
-        if FINAL_IS_BEFORE.is_match(before) && I_HOPE_AFTER.is_match(&text[end..]) {
+        if has_final && FINAL_IS_BEFORE.is_match(before) && I_HOPE_AFTER.is_match(&text[end..]) {
             return Some(0);
         }
-        if FINAL_JUST_IS_BEFORE.is_match(before) {
+        if has_final && FINAL_JUST_IS_BEFORE.is_match(before) {
             return Some(50);
         }
         let near = &text[floor_boundary(text, start.saturating_sub(57)).max(window_start)..start];
@@ -512,7 +520,7 @@ impl Extractor {
             // Find spans with the fast engine; resolve groups only for the rightmost few,
             // since at most `MAX_TRIED` candidates are ever parsed.
             let spans: Vec<usize> = re.find_iter(text).map(|m| m.start()).collect();
-            let keep = spans.len().saturating_sub(MAX_TRIED);
+            let keep = spans.len().saturating_sub(MAX_PER_PATTERN);
             for &start in &spans[keep..] {
                 let Some(caps) = re.captures_at(text, start) else {
                     continue;
@@ -689,6 +697,13 @@ fn is_env_connector(between: &str) -> bool {
     let t = between.trim();
     let t = t.strip_prefix(',').unwrap_or(t).trim();
     t.is_empty() && between.contains(',') || matches!(t, "and" | "or")
+}
+
+fn contains_ignore_case(text: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    text.as_bytes()
+        .windows(n.len())
+        .any(|w| w.eq_ignore_ascii_case(n))
 }
 
 fn floor_boundary(text: &str, mut i: usize) -> usize {
