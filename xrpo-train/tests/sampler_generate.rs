@@ -150,8 +150,15 @@ fn eos_stops_each_sequence_and_is_kept() {
 
 #[test]
 fn stop_strings_truncate_after_the_completing_token() {
+    // An early needle, and a late one in a completion longer than the decoded window.
+    for (max_new, offset) in [(16, 4), (48, 40)] {
+        check_stop_string(max_new, offset);
+    }
+}
+
+fn check_stop_string(max_new: usize, offset: usize) {
     let p = policy();
-    let c = cfg(16, 0.0);
+    let c = cfg(max_new, 0.0);
     let decode = |t: &[u32]| -> String {
         t.iter()
             .map(|&x| char::from(b'0' + (x % 40) as u8))
@@ -159,7 +166,7 @@ fn stop_strings_truncate_after_the_completing_token() {
     };
     let free = run(&p, &prompts(), &c, &StopCondition::default(), 0);
     let text = decode(&free[2].tokens);
-    let needle: String = text.chars().skip(4).take(2).collect();
+    let needle: String = text.chars().skip(offset).take(3).collect();
     let stop = StopCondition {
         eos_ids: vec![],
         stop_strings: vec![needle.clone()],
@@ -187,7 +194,7 @@ fn stop_strings_truncate_after_the_completing_token() {
             ),
         }
     }
-    assert!(out[2].tokens.len() <= 6);
+    assert!(out[2].tokens.len() <= offset + 3);
 }
 
 #[test]

@@ -94,7 +94,9 @@ pub struct StopCondition {
     /// token (so the trainer can learn to stop).
     pub eos_ids: Vec<u32>,
     /// Strings that end a sequence once the decoded completion contains one; the
-    /// completion ends with the token that completed the string. Needs a decoder.
+    /// completion ends with the token that completed the string. Needs a decoder. Each
+    /// step decodes only the completion's last `2·(longest stop string in bytes) + 8`
+    /// tokens, so the check costs the same at every step.
     pub stop_strings: Vec<String>,
 }
 
@@ -370,11 +372,19 @@ pub fn generate(
         .collect())
 }
 
-/// Whether the decoded completion contains any stop string.
+/// Whether the completion's decoded tail contains any stop string.
+///
+/// It is called after every token, so a new match must end in the newest token: only
+/// the last `2·(longest stop string in bytes) + 8` tokens are decoded (each token decodes
+/// to at least one byte in practice, the rest is slack for tokens that decode to nothing
+/// and for boundary effects at the window's start). The cost per step therefore does not
+/// grow with the completion.
 fn hits_stop_string(tokens: &[u32], stops: &[String], decode: Option<Decoder<'_>>) -> bool {
     match decode {
         Some(decode) if !stops.is_empty() => {
-            let text = decode(tokens);
+            let longest = stops.iter().map(String::len).max().unwrap_or(0);
+            let start = tokens.len().saturating_sub(2 * longest + 8);
+            let text = decode(&tokens[start..]);
             stops
                 .iter()
                 .any(|s| !s.is_empty() && text.contains(s.as_str()))
