@@ -473,6 +473,16 @@ impl Trainer {
         let comps: Vec<Vec<u32>> = rollouts.iter().map(|r| r.tokens.clone()).collect();
         let tl = self.policy.token_logprobs(&ctx, &comps)?;
         let old = tl.logprobs.detach();
+        // Agreement of the training forward with the sampler's log-probs (verl's
+        // `rollout_probs_diff`): a large value means the two paths disagree.
+        let train_lp = old.to_vec2::<f32>()?;
+        let (mut diff_sum, mut diff_n) = (0.0f64, 0usize);
+        for (row, r) in train_lp.iter().zip(&rollouts) {
+            for (a, b) in row.iter().zip(&r.policy_logprobs) {
+                diff_sum += (a - b).abs() as f64;
+                diff_n += 1;
+            }
+        }
         let reference = match &self.reference {
             Some(r) => {
                 let rows = r.token_logprobs_detached(&ctx, &comps)?;
@@ -558,6 +568,7 @@ impl Trainer {
         m.insert("entropy".into(), mean(&all_lp));
         m.insert("num_tokens".into(), lengths.iter().sum());
         m.insert("loss".into(), loss_value);
+        m.insert("logprob_diff".into(), diff_sum / diff_n.max(1) as f64);
         m.insert("grad_norm".into(), norm.pre_clip);
         m.insert("learning_rate".into(), lr);
         let per_prompt: Vec<f64> = stats.iter().map(|s| s.rollouts() as f64).collect();
