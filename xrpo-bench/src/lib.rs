@@ -1,0 +1,62 @@
+//! `xrpo-bench` measures whether XRPO beats GRPO and GSPO here: it trains every arm
+//! (GRPO, GSPO, XRPO and XRPO's three single-component ablations) from one shared
+//! warm-up checkpoint at the same rollout budget per step, over several seeds, and writes
+//! a report with the spread across seeds and a closing note drawn from the data.
+//!
+//! The component micro-benchmarks (allocation, advantage shaping, retrieval, math
+//! verification, policy sampling and training) are gathered in `benches/components.rs`:
+//! `cargo bench -p xrpo-bench --bench components`.
+//!
+//! ```
+//! use xrpo_bench::stats::{Spread, first_reaching};
+//!
+//! // Final pass@1 of three seeds, and the step at which a curve first reaches 0.3.
+//! let s = Spread::of(&[0.30, 0.34, 0.38]).unwrap();
+//! assert!((s.mean - 0.34).abs() < 1e-12);
+//! assert!((s.std - 0.04).abs() < 1e-12);
+//! assert_eq!(first_reaching(&[(0.0, 0.1), (5.0, 0.25), (10.0, 0.31)], 0.3), Some(10.0));
+//! ```
+//!
+//! The end-to-end comparison (`xrpo-bench compare`) is [`compare::run_compare`] followed
+//! by [`report::write_report`].
+#![deny(missing_docs)]
+
+pub mod compare;
+pub mod report;
+pub mod stats;
+pub mod svg;
+
+use std::path::PathBuf;
+
+/// Errors of the benchmark harness.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// Occurs when a comparison setting is invalid; names the field.
+    #[error("compare config `{field}`: {message}")]
+    Config {
+        /// The field (or arm) at fault.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Occurs when a file or directory cannot be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The i/o error.
+        source: std::io::Error,
+    },
+    /// Occurs when a results file cannot be parsed.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Occurs when the trainer fails in a run.
+    #[error("trainer: {0}")]
+    Train(#[from] xrpo_train::trainer::TrainError),
+}
