@@ -124,7 +124,9 @@ pub struct CompareConfig {
     /// Seed of the one shared warm-up (its data order and initial weights). Default 0.
     pub warmup_seed: u64,
     /// Warm-up weights file; loaded when present, written by the shared warm-up
-    /// otherwise. `None` = `<out>/warmup-<steps>x<batch>-seed<warmup_seed>.safetensors`.
+    /// otherwise. `None` = `<out>/warmup-<steps>x<batch>-seed<warmup_seed>-<hash>.safetensors`,
+    /// where the hash covers every setting the warm-up depends on (model, task, warm-up,
+    /// seeding template), so a changed setting never loads stale weights.
     pub warmup_cache: Option<PathBuf>,
     /// Target eval pass@1 for "steps to target"; `None` = midpoint between the initial
     /// pass@1 and the best arm's final mean pass@1.
@@ -143,8 +145,8 @@ impl Default for CompareConfig {
 
 impl CompareConfig {
     /// Quick mode: 20 steps of |Q| = 8 prompts × n_fixed = 8 rollouts (64 per step), eval on
-    /// 64 prompts × k = 8 every 5 steps, a 160-update warm-up shared by all runs.
-    /// Sized from measured step times on the 2-core machine (≈0.4 s per step unloaded).
+    /// 64 prompts × k = 8 every 5 steps, a 600-update warm-up shared by all runs
+    /// and cached. Sized from measured step times on the shared 2-core machine.
     pub fn quick() -> Self {
         let mut base = TrainConfig {
             steps: 20,
@@ -154,7 +156,7 @@ impl CompareConfig {
             ..TrainConfig::default()
         };
         base.alloc.n_fixed = 8;
-        base.warmup.steps = 160;
+        base.warmup.steps = 600;
         base.eval.prompts = 64;
         base.eval.k = 8;
         base.eval.before = false;
@@ -172,13 +174,13 @@ impl CompareConfig {
         }
     }
 
-    /// Full mode: the trainer's defaults (40 steps of 16 × 8, 400-update warm-up), all eval
-    /// prompts × k = 16, 5 seeds.
+    /// Full mode: the trainer's defaults (40 steps of 16 × 8) with a 2000-update warm-up, all eval prompts × k = 16, 5 seeds.
     pub fn full() -> Self {
         let mut base = TrainConfig {
             samples_per_step: 0,
             ..TrainConfig::default()
         };
+        base.warmup.steps = 2000;
         base.eval.prompts = 0;
         base.eval.k = 16;
         base.eval.before = false;
@@ -247,9 +249,30 @@ impl CompareConfig {
     pub fn warmup_path(&self, out: &Path) -> PathBuf {
         self.warmup_cache.clone().unwrap_or_else(|| {
             out.join(format!(
-                "warmup-{}x{}-seed{}.safetensors",
-                self.base.warmup.steps, self.base.warmup.batch, self.warmup_seed
+                "warmup-{}x{}-seed{}-{:016x}.safetensors",
+                self.base.warmup.steps,
+                self.base.warmup.batch,
+                self.warmup_seed,
+                self.warmup_key()
             ))
+        })
+    }
+
+    /// FNV-1a hash of everything the shared warm-up depends on.
+    pub fn warmup_key(&self) -> u64 {
+        let mut warmup = self.base.warmup.clone();
+        warmup.cache = None;
+        let key = serde_json::json!({
+            "model": self.base.model,
+            "seed": self.warmup_seed,
+            "task": self.base.task,
+            "warmup": warmup,
+            "template": self.base.seed_bank.template,
+            "k": self.base.seed_bank.k,
+        })
+        .to_string();
+        key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         })
     }
 
@@ -584,4 +607,56 @@ pub fn run_compare(
         runs,
         total_seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warmup_key_follows_warmup_inputs_only() {
+        let a = CompareConfig::quick();
+        let mut b = a.clone();
+        b.base.optim.lr *= 2.0; // RL settings do not change the warm-up
+        b.base.algorithm = Algorithm::Gspo;
+        b.seeds = vec![7];
+        assert_eq!(a.warmup_key(), b.warmup_key());
+        let mut c = a.clone();
+        c.base.warmup.lr *= 2.0;
+        assert_ne!(a.warmup_key(), c.warmup_key());
+        let mut d = a.clone();
+        d.base.task.arithmetic.train_per_level += 1;
+        assert_ne!(a.warmup_key(), d.warmup_key());
+        let mut e = a.clone();
+        e.warmup_seed = 1;
+        assert_ne!(a.warmup_key(), e.warmup_key());
+        assert_ne!(a.warmup_path(Path::new("o")), e.warmup_path(Path::new("o")));
+    }
+
+    #[test]
+    fn presets_and_sweeps_are_valid_and_equal_budget() {
+        for c in [CompareConfig::quick(), CompareConfig::full()] {
+            c.validate().unwrap();
+            assert_eq!(c.arms.len(), 6);
+            assert!(c.seeds.len() >= 3);
+            assert_eq!(c.base.alloc_config().n_fixed, c.base.n_fixed);
+        }
+        let l = sweep_arms(Sweep::Lambda, true);
+        assert_eq!(l.len(), 1 + 3);
+        assert_eq!(l[0].algorithm, Algorithm::Grpo);
+        assert_eq!(sweep_arms(Sweep::NovClip, false).len(), 1 + 5 * 3);
+        let mut c = CompareConfig::quick();
+        c.arms = sweep_arms(Sweep::NovClip, true);
+        c.validate().unwrap();
+        let cfg = c.run_config(&c.arms[2], 3, Path::new("w")).unwrap();
+        assert_eq!(cfg.lambda_novelty, 2.5);
+        assert_eq!(cfg.seed, 3);
+        assert_eq!(cfg.warmup.cache.as_deref(), Some(Path::new("w")));
+    }
+
+    #[test]
+    fn run_dir_names_are_path_safe() {
+        assert_eq!(run_dir_name("xrpo λ=0.5", 2), "xrpo---0.5-seed2");
+        assert_eq!(run_dir_name("xrpo_no_seed", 0), "xrpo_no_seed-seed0");
+    }
 }
