@@ -173,7 +173,8 @@ impl Default for TaskConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OptimConfig {
-    /// Peak learning rate. Default 1e-3 (tiny model); use ~1e-6 for pretrained models.
+    /// Peak learning rate. Default 1e-4 (tiny model; 1e-3 collapses its policy onto a
+    /// few answers); use ~1e-6 for pretrained models.
     pub lr: f64,
     /// Linear warm-up length in updates. Default 0.
     pub warmup_steps: u64,
@@ -190,7 +191,7 @@ pub struct OptimConfig {
 impl Default for OptimConfig {
     fn default() -> Self {
         Self {
-            lr: 1e-3,
+            lr: 1e-4,
             warmup_steps: 0,
             min_lr_ratio: 0.1,
             schedule_steps: None,
@@ -236,14 +237,14 @@ impl Default for LossConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WarmupConfig {
-    /// Updates; 0 disables. Default 400.
+    /// Updates; 0 disables. Default 1000.
     pub steps: u64,
-    /// Sequences per update. Default 64.
+    /// Sequences per update. Default 32.
     pub batch: usize,
-    /// Learning rate (constant). Default 3e-3.
+    /// Learning rate (constant). Default 1e-3.
     pub lr: f64,
     /// Share of warm-up sequences rendered with K solved exemplars of the same level in
-    /// front (the seeding template), so the model learns to read them. Default 0.5.
+    /// front (the seeding template), so the model learns to read them. Default 0.25.
     pub fewshot_share: f64,
     /// Weights file to reuse across runs: loaded when present, written after warm-up
     /// otherwise. `None` = `<run dir>/warmup.safetensors`. Default `None`.
@@ -253,10 +254,10 @@ pub struct WarmupConfig {
 impl Default for WarmupConfig {
     fn default() -> Self {
         Self {
-            steps: 400,
-            batch: 64,
-            lr: 3e-3,
-            fewshot_share: 0.5,
+            steps: 1000,
+            batch: 32,
+            lr: 1e-3,
+            fewshot_share: 0.25,
             cache: None,
         }
     }
@@ -310,7 +311,7 @@ pub struct TrainConfig {
     pub model: String,
     /// Master seed: weights of the tiny model, task generation, sampling. Default 0.
     pub seed: u64,
-    /// RL updates (training steps). Default 40.
+    /// RL updates (training steps). Default 60.
     pub steps: u64,
     /// |Q|: prompts per step. Default 16.
     pub prompts_per_step: usize,
@@ -369,7 +370,7 @@ impl Default for TrainConfig {
             host: Host::Grpo,
             model: "tiny".into(),
             seed: 0,
-            steps: 40,
+            steps: 60,
             prompts_per_step: 16,
             n_fixed: 8,
             checkpoint_every: 0,
@@ -380,7 +381,15 @@ impl Default for TrainConfig {
                 top_p: 1.0,
                 top_k: 0,
             },
-            task: TaskConfig::default(),
+            // Levels 0–2 are the warm-up levels (partly solved after it), level 3 (one-digit
+            // products) starts unsolved, so allocation and seeding have work to do.
+            task: TaskConfig {
+                arithmetic: ArithmeticConfig {
+                    levels: vec![0, 1, 2, 3],
+                    ..ArithmeticConfig::default()
+                },
+                ..TaskConfig::default()
+            },
             optim: OptimConfig::default(),
             loss: LossConfig::default(),
             alloc: XrpoConfig {
