@@ -58,7 +58,7 @@ fn allocation(c: &mut Criterion) {
         ..XrpoConfig::default()
     })
     .expect("valid config");
-    c.bench_function("alloc/xrpo phase of 6x256 over 256 prompts", |b| {
+    c.bench_function("alloc/xrpo_phase_6x256_over_256_prompts", |b| {
         b.iter(|| xrpo.allocate(black_box(&stats), black_box(6 * PROMPTS)))
     });
 }
@@ -133,7 +133,7 @@ fn retrieval(c: &mut Criterion) {
     let id = PromptId::from("query");
     let _ = bank.retrieve(&id, &queries[0]); // build the index outside the timing
     let mut i = 0;
-    c.bench_function("seed/retrieve top-K from 10k bank", |b| {
+    c.bench_function("seed/retrieve_topk_10k_bank", |b| {
         b.iter(|| {
             i = (i + 1) % queries.len();
             bank.retrieve(&id, black_box(&queries[i]))
@@ -159,7 +159,7 @@ fn math_verify(c: &mut Criterion) {
     .collect();
     let mut g = c.benchmark_group("reward/math_verify");
     g.throughput(Throughput::Elements(cases.len() as u64));
-    g.bench_function("8 typical pairs", |b| {
+    g.bench_function("8_typical_pairs", |b| {
         b.iter(|| {
             cases
                 .iter()
@@ -191,7 +191,7 @@ fn policy(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("policy/tiny");
     g.throughput(Throughput::Elements(64 * 6));
-    g.bench_function("sample 64x6 new tokens (8-token prompts)", |b| {
+    g.bench_function("sample_64x6_new_tokens", |b| {
         b.iter(|| {
             generate(
                 &policy,
@@ -207,7 +207,7 @@ fn policy(c: &mut Criterion) {
     let ctx: Vec<Vec<u32>> = (0..32).map(|_| tokens(8)).collect();
     let comp: Vec<Vec<u32>> = (0..32).map(|_| tokens(8)).collect();
     g.throughput(Throughput::Elements(32 * 16));
-    g.bench_function("train forward+backward 32x16 tokens", |b| {
+    g.bench_function("train_fwd_bwd_32x16_tokens", |b| {
         b.iter(|| {
             let out = policy.token_logprobs(&ctx, &comp).expect("forward");
             let loss = out.logprobs.sum_all().expect("sum");
