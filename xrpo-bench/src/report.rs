@@ -438,9 +438,9 @@ pub fn write_report(dir: &Path, results: &CompareResults) -> Result<Summary, Ben
         source,
     })?;
     let summary = summarize(results);
-    let json = |v: &dyn erased::Json| v.to_json();
-    write(&dir.join("results.json"), &json(results))?;
-    write(&dir.join("summary.json"), &json(&summary))?;
+    // results.json holds every step's metrics of every run: compact, one run per line.
+    write(&dir.join("results.json"), &results_json(results))?;
+    write(&dir.join("summary.json"), &erased::Json::to_json(&summary))?;
     for (file, svg) in plots(results) {
         write(&dir.join(file), &svg)?;
     }
@@ -448,15 +448,34 @@ pub fn write_report(dir: &Path, results: &CompareResults) -> Result<Summary, Ben
     Ok(summary)
 }
 
+/// `results.json`: the object with each run on its own line (compact, still diffable).
+fn results_json(results: &CompareResults) -> String {
+    let compact = |v: &dyn erased::Json| v.to_compact();
+    let runs: Vec<String> = results.runs.iter().map(|r| compact(r)).collect();
+    format!(
+        "{{\n\"config\": {},\n\"warmup\": {},\n\"machine\": {},\n\"command\": {},\n\"total_seconds\": {},\n\"runs\": [\n{}\n]\n}}\n",
+        compact(&results.config),
+        compact(&results.warmup),
+        compact(&results.machine),
+        compact(&results.command),
+        compact(&results.total_seconds),
+        runs.join(",\n")
+    )
+}
+
 mod erased {
     /// Pretty JSON of any serialisable value (serialisation of these plain structs
     /// cannot fail: string keys, finite or null floats).
     pub trait Json {
         fn to_json(&self) -> String;
+        fn to_compact(&self) -> String;
     }
     impl<T: serde::Serialize> Json for T {
         fn to_json(&self) -> String {
             serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        }
+        fn to_compact(&self) -> String {
+            serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
         }
     }
 }
@@ -756,9 +775,17 @@ pub fn closing_note(summary: &Summary) -> String {
             summary.reference
         );
     } else {
+        let paired = xrpo.delta_pass_at_1.map_or_else(String::new, |d| {
+            let t = if d.n >= 2 && d.sem() > 0.0 {
+                format!(", t = {:.2} over {} seeds", d.mean / d.sem(), d.n)
+            } else {
+                String::new()
+            };
+            format!(" (paired difference {:+.3} ± {:.3}{t})", d.mean, d.std)
+        });
         let _ = writeln!(
             s,
-            "**XRPO did not win here.** Its final pass@1 is {} against {}'s {}.",
+            "**XRPO did not win here.** Its final pass@1 is {} against {}'s {}{paired}.",
             display_opt(xrpo.final_pass_at_1.as_ref(), 3),
             summary.reference,
             display_opt(reference.final_pass_at_1.as_ref(), 3)
@@ -839,9 +866,45 @@ pub fn closing_note(summary: &Summary) -> String {
             100.0 * o.mean
         );
     }
+    if let (Some(xs), Some(gs)) = (xrpo.step_seconds, reference.step_seconds)
+        && gs.mean > 0.0
+    {
+        let part =
+            |x: Option<Spread>, g: Option<Spread>| x.zip(g).map_or(0.0, |(x, g)| x.mean - g.mean);
+        let d_update = part(xrpo.update_seconds, reference.update_seconds);
+        let d_gen = part(xrpo.generate_seconds, reference.generate_seconds);
+        let _ = writeln!(
+            s,
+            "- Wall time: XRPO's step took {:.2}× {}'s ({:+.4} s in the update — seeded prompts carry exemplars, so its sequences are longer — and {:+.4} s in phased generation).",
+            xs.mean / gs.mean,
+            summary.reference,
+            d_update,
+            d_gen
+        );
+    }
+    let gains: Vec<f64> = summary
+        .arms
+        .iter()
+        .filter_map(|a| Some(a.final_pass_at_1?.mean - a.initial_pass_at_1?.mean))
+        .collect();
+    let noise = summary
+        .arms
+        .iter()
+        .filter(|a| a.arm != summary.reference)
+        .filter_map(|a| a.delta_pass_at_1.map(|d| d.std))
+        .fold(0.0, f64::max);
+    if let (Some(lo), Some(hi)) = (
+        gains.iter().copied().reduce(f64::min),
+        gains.iter().copied().reduce(f64::max),
+    ) {
+        let _ = writeln!(
+            s,
+            "- Signal against noise: every arm gained between {lo:+.3} and {hi:+.3} pass@1 over its start, while the per-seed spread (std) of the paired differences reaches {noise:.3}; differences between arms smaller than that are not resolved by this run."
+        );
+    }
     let _ = writeln!(
         s,
-        "\nWhat would change it: more RL steps and seeds (quick-mode margins are within noise), a model whose starting accuracy is spread across levels (partial success is what allocation and seeding feed on), and a larger eval set to shrink the pass@1 error bars."
+        "\nWhat would change it: more RL steps and seeds (`--mode full`, or `--steps`/`--seeds`) to resolve differences of the size above; a larger eval set (`--set task.arithmetic.eval_per_level=…`) to shrink per-seed eval noise; and a task where more prompts sit at partial success (allocation and seeding only act on uncertain and all-wrong prompts). The task is left as the trainer ships it: tuning it to favour one algorithm would defeat the comparison."
     );
     s
 }
