@@ -147,9 +147,9 @@ impl Default for CompareConfig {
 impl CompareConfig {
     /// Quick mode: 40 steps of |Q| = 8 prompts × n_fixed = 8 rollouts (B = 64 per step),
     /// eval on every held-out prompt × k = 8 every 5 steps, a 600-update warm-up shared by
-    /// all runs and cached, 3 seeds. Sized from measured step times on the shared 2-core
-    /// machine (0.5–1 s per step under load 9): about 10 minutes of RL for 18 runs, plus
-    /// the warm-up the first time (≈2.5 min idle, ≈8 min under load). Noisy by design.
+    /// all runs and cached, 3 seeds. Measured on the shared 2-core machine: 189 s for the
+    /// 18 runs at load 1–6 once the warm-up is cached (steps are ~10× slower at load 9);
+    /// training the warm-up the first time took 508 s at load ~9. Noisy by design.
     pub fn quick() -> Self {
         let mut base = TrainConfig {
             steps: 40,

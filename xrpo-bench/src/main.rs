@@ -35,7 +35,8 @@ enum Cli {
 /// Arguments of `xrpo-bench compare`.
 #[derive(clap::Args, Debug)]
 struct CompareArgs {
-    /// Size preset: `quick` (~20 min on 2 cores, noisy) or `full` (bigger machines).
+    /// Size preset: `quick` (3–20 min on 2 cores depending on load, plus the warm-up once;
+    /// noisy) or `full` (bigger machines).
     #[arg(long, value_enum, default_value = "quick")]
     mode: Mode,
     /// Run a sweep instead of the six-arm comparison.

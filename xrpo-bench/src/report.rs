@@ -75,6 +75,30 @@ pub struct ArmSummary {
     /// (allocate + other) / step: the overhead of allocation + seeding + sharpening as a
     /// share of step time (upper bound, see `other_seconds`).
     pub overhead_share: Option<Spread>,
+    /// Per difficulty level: final minus initial eval pass@1, mean over seeds.
+    pub level_gain: BTreeMap<u32, f64>,
+    /// Per difficulty level: initial eval pass@1, mean over seeds.
+    pub level_start: BTreeMap<u32, f64>,
+}
+
+/// Mean over runs of `f(run)`'s per-level values.
+fn level_mean(
+    runs: &[&RunResult],
+    f: &dyn Fn(&RunResult) -> Option<BTreeMap<u32, f64>>,
+) -> BTreeMap<u32, f64> {
+    let mut acc: BTreeMap<u32, (f64, usize)> = BTreeMap::new();
+    for m in runs.iter().filter_map(|r| f(r)) {
+        for (l, v) in m {
+            if v.is_finite() {
+                let e = acc.entry(l).or_default();
+                e.0 += v;
+                e.1 += 1;
+            }
+        }
+    }
+    acc.into_iter()
+        .map(|(l, (s, n))| (l, s / n as f64))
+        .collect()
 }
 
 /// The whole summary (what `summary.json` holds).
@@ -278,6 +302,18 @@ pub fn summarize(results: &CompareResults) -> Summary {
                 other_seconds: spread_by(&runs, |r| {
                     let v: Vec<f64> = r.steps.iter().filter_map(other_seconds).collect();
                     Spread::of(&v).map_or(f64::NAN, |s| s.mean)
+                }),
+                level_gain: level_mean(&runs, &|r| {
+                    let (first, last) = (r.evals.first()?, r.evals.last()?);
+                    Some(
+                        last.pass_at_1_by_level
+                            .iter()
+                            .filter_map(|(l, v)| Some((*l, v - first.pass_at_1_by_level.get(l)?)))
+                            .collect(),
+                    )
+                }),
+                level_start: level_mean(&runs, &|r| {
+                    Some(r.evals.first()?.pass_at_1_by_level.clone())
                 }),
                 overhead_share: spread_by(&runs, |r| {
                     let (mut over, mut total) = (0.0, 0.0);
@@ -676,6 +712,48 @@ pub fn markdown(results: &CompareResults, summary: &Summary) -> String {
         "\nSteps are counted at evaluation points (every {} steps), so they are rounded up to that grid.",
         cfg.eval_every
     );
+    let levels: Vec<u32> = summary
+        .arms
+        .iter()
+        .flat_map(|a| a.level_gain.keys().copied())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !levels.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## pass@1 gain by difficulty level (final − start, mean over seeds)\n"
+        );
+        let head: Vec<String> = levels.iter().map(|l| format!("level {l}")).collect();
+        let _ = writeln!(
+            md,
+            "| arm | {} |\n|---|{}",
+            head.join(" | "),
+            "---|".repeat(levels.len())
+        );
+        if let Some(a) = summary.arms.first() {
+            let cells: Vec<String> = levels
+                .iter()
+                .map(|l| {
+                    a.level_start
+                        .get(l)
+                        .map_or("–".into(), |v| format!("{v:.3}"))
+                })
+                .collect();
+            let _ = writeln!(md, "| *start* | {} |", cells.join(" | "));
+        }
+        for a in &summary.arms {
+            let cells: Vec<String> = levels
+                .iter()
+                .map(|l| {
+                    a.level_gain
+                        .get(l)
+                        .map_or("–".into(), |v| format!("{v:+.3}"))
+                })
+                .collect();
+            let _ = writeln!(md, "| {} | {} |", a.arm, cells.join(" | "));
+        }
+    }
     let _ = writeln!(md, "\n## What each component did\n");
     let _ = writeln!(
         md,
@@ -831,6 +909,31 @@ pub fn closing_note(summary: &Summary) -> String {
             att.mean, seeded.mean, flip.mean
         );
     }
+    // Levels that started (nearly) unsolved are where seeding should show.
+    let hard: Vec<u32> = xrpo
+        .level_start
+        .iter()
+        .filter(|(_, v)| **v < 0.05)
+        .map(|(l, _)| *l)
+        .collect();
+    if !hard.is_empty() {
+        let cells: Vec<String> = hard
+            .iter()
+            .map(|l| {
+                format!(
+                    "level {l}: XRPO {:+.3}, {} {:+.3}",
+                    xrpo.level_gain.get(l).copied().unwrap_or(f64::NAN),
+                    summary.reference,
+                    reference.level_gain.get(l).copied().unwrap_or(f64::NAN)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "- Unsolved levels at the start (pass@1 < 0.05), where seeding acts: {}. Flips happen with exemplars in the context; the evaluation is zero-shot, so a flip only counts if the policy keeps the skill without them.",
+            cells.join("; ")
+        );
+    }
     if let (Some(b), Some(f)) = (xrpo.novelty_bonus_mean, xrpo.novelty_bonus_frac) {
         let _ = writeln!(
             s,
@@ -923,7 +1026,7 @@ mod tests {
             pass_at_k: p1,
             cons_at_k: cons,
             mean_length: 2.0,
-            pass_at_1_by_level: BTreeMap::new(),
+            pass_at_1_by_level: BTreeMap::from([(0, p1), (3, 0.0)]),
         }
     }
 
@@ -1021,6 +1124,10 @@ mod tests {
         assert!((xrpo.other_seconds.unwrap().mean - 0.05).abs() < 1e-9);
         assert!((xrpo.overhead_share.unwrap().mean - 0.1).abs() < 1e-9);
         assert!((xrpo.frac_reward_zero_std.unwrap().mean - 0.3).abs() < 1e-12);
+        // Level 0 tracks pass@1: gains (0.5 − 0.1, 0.6 − 0.1) → 0.45; level 3 stays at 0.
+        assert!((xrpo.level_gain[&0] - 0.45).abs() < 1e-12);
+        assert_eq!(xrpo.level_gain[&3], 0.0);
+        assert!((xrpo.level_start[&0] - 0.1).abs() < 1e-12);
     }
 
     #[test]
