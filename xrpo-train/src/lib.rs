@@ -11,9 +11,9 @@
 pub mod eval;
 pub mod loss;
 pub mod model;
-pub mod sampler;
 pub mod optim;
+pub mod sampler;
 pub mod task;
-pub mod trainer;
 pub mod tokenizer;
+pub mod trainer;
 pub mod weights;
