@@ -155,3 +155,83 @@ fn default_config_roundtrips_through_json_and_toml() {
     c.validate().unwrap();
     TrainConfig::smollm2().validate().unwrap();
 }
+
+/// The seeded warm-up format: every rendered example is the compact template
+/// (`"p1s1\np2s2\ntarget"`, checked here line by line, independently of the template code)
+/// with K = 2 exemplars that are *other* warm-up problems with their gold solutions, never
+/// the target itself; the result encodes with the tiny model's char tokenizer and fits
+/// its context.
+#[test]
+fn seeded_warmup_examples_hold_two_other_solved_prompts() {
+    use xrpo_train::task::arithmetic;
+    use xrpo_train::trainer::{build_task, seeded_warmup_prompts};
+    let config = TrainConfig::default();
+    assert_eq!(config.seed_bank.k, 2);
+    let task = build_task(&config).unwrap();
+    let pool: Vec<_> = arithmetic::warmup_problems(&task, &config.task.arithmetic)
+        .into_iter()
+        .cloned()
+        .collect();
+    let gold: std::collections::HashMap<&str, &str> = pool
+        .iter()
+        .map(|p| (p.prompt.as_str(), p.solution.as_deref().unwrap()))
+        .collect();
+    let seeded = seeded_warmup_prompts(&pool, &task.eval, &config.seed_bank).unwrap();
+    assert_eq!(seeded.len(), pool.len());
+    let dir = tmp("seeded-fit");
+    let t = Trainer::new(small_config(Algorithm::Xrpo, 1), &dir).unwrap();
+    let max_ctx = t.policy().config().max_position_embeddings;
+    let mut rendered = 0;
+    for (p, s) in pool.iter().zip(&seeded) {
+        let Some(s) = s else { continue };
+        rendered += 1;
+        assert_eq!(s.exemplars.len(), 2, "{}", s.text);
+        let lines: Vec<&str> = s.text.split('\n').collect();
+        assert_eq!(lines.len(), 3, "{:?}", s.text);
+        assert_eq!(lines[2], p.prompt);
+        for line in &lines[..2] {
+            // "12+7=19": the prompt is everything up to and including '='.
+            let eq = line.find('=').unwrap() + 1;
+            let (q, a) = line.split_at(eq);
+            assert_ne!(
+                q, p.prompt,
+                "target shown as its own exemplar: {:?}",
+                s.text
+            );
+            assert_eq!(
+                gold.get(q),
+                Some(&a),
+                "exemplar {line:?} is not a gold pair"
+            );
+            assert!(
+                task.eval.iter().all(|e| e.prompt != q),
+                "eval prompt {q} shown"
+            );
+        }
+        assert!(s.exemplars.iter().all(|e| e.id.0 != p.id));
+        let ids = t.encode_prompt(&s.text).unwrap();
+        assert!(ids.len() + config.sampling.max_new_tokens <= max_ctx);
+    }
+    // Retrieval at threshold 0.1 finds exemplars for nearly every arithmetic prompt.
+    assert!(
+        rendered * 10 >= pool.len() * 9,
+        "{rendered} of {}",
+        pool.len()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn warmup_fewshot_share_is_validated_by_name() {
+    for bad in [-0.1, 1.5, f64::NAN] {
+        let mut c = TrainConfig::default();
+        c.warmup.fewshot_share = bad;
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("warmup.fewshot_share"), "{err}");
+    }
+    let mut c = TrainConfig::default();
+    c.apply_overrides(&["warmup.fewshot_share=0".into()])
+        .unwrap();
+    c.validate().unwrap();
+    assert_eq!(TrainConfig::default().warmup.fewshot_share, 0.4);
+}

@@ -243,8 +243,12 @@ pub struct WarmupConfig {
     pub batch: usize,
     /// Learning rate (constant). Default 1e-3.
     pub lr: f64,
-    /// Share of warm-up sequences rendered with K solved exemplars of the same level in
-    /// front (the seeding template), so the model learns to read them. Default 0.25.
+    /// Share of warm-up sequences rendered in the seeded format: the K (`seed_bank.k`)
+    /// most similar other warm-up problems with their gold solutions, retrieved by the
+    /// exemplar bank (`seed_bank` settings, lexical) and laid out by `seed_bank.template`
+    /// exactly as in-context seeding does at RL time, then the prompt; the target stays the
+    /// prompt's own gold solution. Teaches the policy to read exemplars. In `[0, 1]`;
+    /// 0 = plain prompts only. Default 0.4.
     pub fewshot_share: f64,
     /// Weights file to reuse across runs: loaded when present, written after warm-up
     /// otherwise. `None` = `<run dir>/warmup.safetensors`. Default `None`.
@@ -257,7 +261,7 @@ impl Default for WarmupConfig {
             steps: 1000,
             batch: 32,
             lr: 1e-3,
-            fewshot_share: 0.25,
+            fewshot_share: 0.4,
             cache: None,
         }
     }

@@ -23,7 +23,7 @@ mod run_dir;
 mod step;
 mod warmup;
 
-pub use warmup::WarmupReport;
+pub use warmup::{WarmupReport, seeded_warmup_prompts};
 
 use std::path::PathBuf;
 

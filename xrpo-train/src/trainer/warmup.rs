@@ -1,6 +1,16 @@
 //! Supervised warm-up on gold solutions, so RL starts from partial success.
+//!
+//! A share of the warm-up examples (`warmup.fewshot_share`) is rendered in the seeded
+//! format: the K exemplars (`seed_bank.k`) that the trainer's own exemplar bank retrieves
+//! for the prompt from the other warm-up problems' gold solutions, laid out by the same
+//! template (`seed_bank.template`), then the prompt; the target is still the prompt's own
+//! gold solution. Without this the model never sees an exemplar-formatted context and
+//! exemplars in front of a prompt only confuse it (XRPO's in-context seeding assumes a
+//! policy that can read exemplars, as the paper's LLMs can).
 
 use std::time::Instant;
+
+use xrpo_seed::{ExemplarBank, ExemplarSeeder, PromptId, Provenance, SeedConfig, SeededPrompt};
 
 use crate::optim::{AdamW, AdamWConfig, clip_grad_norm};
 use crate::task::{Problem, SplitMix64, arithmetic};
@@ -20,6 +30,35 @@ pub struct WarmupReport {
     pub final_nll: f64,
     /// Seconds spent.
     pub seconds: f64,
+}
+
+/// The seeded rendering of each problem of `pool`, in order: the K most similar *other*
+/// problems of `pool` (their gold solutions), retrieved by an [`ExemplarBank`] built from
+/// `seed_config` exactly as seeding at RL time retrieves and renders them. Texts in
+/// `blocked` (the eval prompts) are never stored. `None` where nothing passes the
+/// similarity threshold. Retrieval sees prompt texts only (no levels, no answers).
+pub fn seeded_warmup_prompts(
+    pool: &[Problem],
+    blocked: &[Problem],
+    seed_config: &SeedConfig,
+) -> Result<Vec<Option<SeededPrompt>>, TrainError> {
+    let mut bank = ExemplarBank::lexical(seed_config.clone())?;
+    bank.block_texts(blocked.iter().map(|p| p.prompt.as_str()));
+    for p in pool {
+        if let Some(solution) = &p.solution {
+            bank.record(
+                &PromptId::from(p.id.as_str()),
+                &p.prompt,
+                solution,
+                Provenance::Curated {
+                    source: Some("warmup".into()),
+                },
+            )?;
+        }
+    }
+    pool.iter()
+        .map(|p| Ok(bank.seed(&PromptId::from(p.id.as_str()), &p.prompt)?))
+        .collect()
 }
 
 impl Trainer {
@@ -66,46 +105,59 @@ impl Trainer {
             }));
         }
         let eos = self.tokenizer.eos_ids().first().copied();
-        let template = self.config.seed_bank.template.clone();
-        let k = self.config.seed_bank.k;
+        let seeded: Vec<Option<String>> = if cfg.fewshot_share > 0.0 {
+            seeded_warmup_prompts(&pool, &self.task.eval, &self.config.seed_bank)?
+                .into_iter()
+                .map(|s| s.map(|s| s.text))
+                .collect()
+        } else {
+            vec![None; pool.len()]
+        };
         let mut opt = AdamW::new(self.policy.named_vars(), AdamWConfig::default())?;
         let vars = opt.vars();
         let mut rng = SplitMix64::new(mix_seed(self.config.seed, 0x3a4d, 0));
         let tail_from = cfg.steps - (cfg.steps / 10).max(1);
         let (mut tail_sum, mut tail_n) = (0.0, 0usize);
         for s in 0..cfg.steps {
-            let mut prompts = Vec::with_capacity(cfg.batch);
-            let mut targets = Vec::with_capacity(cfg.batch);
+            // Two sub-batches (plain prompts, seeded prompts) so short plain sequences are
+            // not padded to the seeded length; the loss is still the token mean over the
+            // whole batch.
+            let mut plain: (Vec<Vec<u32>>, Vec<Vec<u32>>) = (Vec::new(), Vec::new());
+            let mut with_shots: (Vec<Vec<u32>>, Vec<Vec<u32>>) = (Vec::new(), Vec::new());
             for _ in 0..cfg.batch {
-                let p = &pool[rng.range(0, pool.len() as i64 - 1) as usize];
+                let i = rng.range(0, pool.len() as i64 - 1) as usize;
+                let p = &pool[i];
                 // Invariant: the pool only holds problems with a solution.
                 let solution = p.solution.as_deref().unwrap_or(&p.answer);
-                let text = if rng.unit() < cfg.fewshot_share {
-                    // K other solved problems of the same level, as seeding renders them.
-                    let mut shots: Vec<(&str, &str)> = Vec::new();
-                    for _ in 0..4 * k {
-                        if shots.len() >= k {
-                            break;
-                        }
-                        let e = &pool[rng.range(0, pool.len() as i64 - 1) as usize];
-                        if e.id != p.id && e.level == p.level {
-                            shots.push((&e.prompt, e.solution.as_deref().unwrap_or(&e.answer)));
-                        }
-                    }
-                    template.render(&shots, &p.prompt)
-                } else {
-                    p.prompt.clone()
+                // Drawn for every example so the stream does not depend on retrieval.
+                let want_shots = rng.unit() < cfg.fewshot_share;
+                let (text, dest) = match (&seeded[i], want_shots) {
+                    (Some(t), true) => (t.as_str(), &mut with_shots),
+                    _ => (p.prompt.as_str(), &mut plain),
                 };
-                prompts.push(self.encode_prompt(&text)?);
+                dest.0.push(self.encode_prompt(text)?);
                 let mut target = self.tokenizer.encode(solution)?;
                 if let Some(e) = eos {
                     target.push(e);
                 }
-                targets.push(target);
+                dest.1.push(target);
             }
-            let tl = self.policy.token_logprobs(&prompts, &targets)?;
-            let count = tl.mask.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64;
-            let nll = (tl.logprobs.sum_all()?.neg()? / count)?;
+            let (mut total, mut count) = (None::<candle_core::Tensor>, 0.0f64);
+            for (prompts, targets) in [&plain, &with_shots] {
+                if prompts.is_empty() {
+                    continue;
+                }
+                let tl = self.policy.token_logprobs(prompts, targets)?;
+                count += tl.mask.sum_all()?.to_scalar::<f32>()? as f64;
+                let sum = tl.logprobs.sum_all()?;
+                total = Some(match total {
+                    Some(t) => (t + sum)?,
+                    None => sum,
+                });
+            }
+            // Invariant: cfg.batch >= 1 (validated), so one sub-batch is non-empty.
+            let total = total.expect("a warm-up batch has at least one sequence");
+            let nll = (total.neg()? / count.max(1.0))?;
             let value = nll.to_scalar::<f32>()? as f64;
             let mut grads = nll.backward()?;
             clip_grad_norm(&mut grads, &vars, 1.0)?;
