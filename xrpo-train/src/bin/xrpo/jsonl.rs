@@ -7,7 +7,6 @@ use std::io::{BufRead, Write};
 /// each. `f` returns the JSON value to print, or an error message that names the field.
 /// Errors go to stderr as `line N: …` and to stdout as `{"error": …, "line": N}` so the
 /// output keeps one line per input line. Returns whether any line failed.
-#[allow(dead_code)]
 pub fn for_each_line<R: BufRead, W: Write>(
     input: R,
     mut out: W,
