@@ -104,6 +104,21 @@ fn train_resume_and_eval_leave_a_complete_run_dir() {
     let svg = std::fs::read_to_string(dir.join("reward.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("polyline"));
 
+    // A fresh run into the same directory is refused and leaves the run untouched.
+    let out = xrpo()
+        .args(["train", "--quiet", "--steps", "2", "--out"])
+        .arg(&dir)
+        .args(SMALL)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("already holds a run") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    assert_eq!(lines(&dir), 2);
+
     // Resume to 3 steps: one more line, a new checkpoint.
     let out = xrpo()
         .args(["train", "--quiet", "--steps", "3", "--resume"])

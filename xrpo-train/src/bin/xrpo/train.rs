@@ -105,6 +105,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 config.seed
             ))
         });
+        // A fresh run never writes into a directory that already holds one: its metrics
+        // would be appended to the old run's and its checkpoints mixed with them.
+        if out.join("metrics.jsonl").exists() {
+            anyhow::bail!(
+                "{} already holds a run (metrics.jsonl); continue it with `xrpo train --resume {}` \
+                 or start a new one with another --out",
+                out.display(),
+                out.display()
+            );
+        }
         Trainer::new(config, &out)
             .with_context(|| format!("starting a run in {}", out.display()))?
     };
