@@ -45,8 +45,9 @@ pub(crate) enum AttnMask<'a> {
     Causal,
     /// Additive mask broadcastable to `[b, t, n]`, `n` the number of key positions.
     Additive(&'a Tensor),
-    /// Every key visible (a single decode step without padding).
-    None,
+    /// One decode step over a left-padded cache: row `i`'s keys `0..pads[i]` are its
+    /// pads, hidden; every other key is visible.
+    LeftPads(&'a [usize]),
 }
 
 /// Key/value cache of one batch: per layer `[b, kv_heads, capacity, head_dim]`,
@@ -104,7 +105,15 @@ impl Policy {
         b: Option<&Var>,
         mode: ForwardMode,
     ) -> Result<Tensor, ModelError> {
-        let y = x.matmul(&self.w(w, mode).t()?)?;
+        let w = self.w(w, mode);
+        // Decode steps multiply a few rows by each weight: the small-row kernel reads W
+        // in place instead of packing it (inference only; it records no backward).
+        let y = match mode {
+            ForwardMode::Inference if super::small_gemm::applies(x, &w) => {
+                super::small_gemm::matmul_wt(x, &w)?
+            }
+            _ => x.matmul(&w.t()?)?,
+        };
         Ok(match b {
             Some(b) => y.broadcast_add(&self.w(b, mode))?,
             None => y,
@@ -235,11 +244,24 @@ impl Policy {
             && cache.is_none()
             && mode == ForwardMode::Differentiable
             && super::fused::supported(&self.rope_cos);
+        // One new token per sequence over its cache: the fused decode attention
+        // (inference on CPU f32) handles the pads itself.
+        let decode_pads: Option<&[usize]> = match (&mask, &cache) {
+            (AttnMask::LeftPads(p), Some(kv))
+                if t == 1
+                    && mode == ForwardMode::Inference
+                    && super::decode_attn::applies(&self.rope_cos, &kv.k[0]) =>
+            {
+                Some(p)
+            }
+            _ => None,
+        };
         let additive = match mask {
             AttnMask::Causal if fused_causal => None,
             AttnMask::Causal => Some(self.causal_mask(t)?),
             AttnMask::Additive(m) => Some(m.clone()),
-            AttnMask::None => None,
+            AttnMask::LeftPads(_) if decode_pads.is_some() => None,
+            AttnMask::LeftPads(pads) => Some(self.left_pad_mask(pads, t, n_keys)?),
         };
         let mask = match additive {
             Some(mask) => {
@@ -269,8 +291,12 @@ impl Policy {
                 kvh,
             )?;
             let q = self.rope(&q, &cos, &sin, mode)?;
-            // The fused causal softmax applies 1/√d itself.
-            let q = if fused_causal { q } else { (q * scale)? };
+            // The fused causal softmax and decode attention apply 1/√d themselves.
+            let q = if fused_causal || decode_pads.is_some() {
+                q
+            } else {
+                (q * scale)?
+            };
             let k = self.rope(&k, &cos, &sin, mode)?;
             let (k, v) = match cache.as_deref_mut() {
                 Some(kv) => {
@@ -283,6 +309,14 @@ impl Policy {
                 }
                 None => (k, v),
             };
+            if let (Some(pads), Some(kv)) = (decode_pads, cache.as_deref()) {
+                let attn = super::decode_attn::decode_attention(
+                    &q, &kv.k[li], &kv.v[li], n_keys, pads, scale,
+                )?;
+                x = (x + self.linear(&attn, &layer.o, None, mode)?)?;
+                x = self.mlp(x, layer, mode)?;
+                continue;
+            }
             // Grouped-query attention without repeating K/V: query head j uses kv head
             // j / g, so [b, h, t, hd] viewed as [b, kv, g·t, hd] lines up with K/V.
             let q = q.reshape((b, kvh, g * t, hd))?;
@@ -304,23 +338,47 @@ impl Policy {
                 .transpose(1, 2)?
                 .reshape((b * t, h * hd))?;
             x = (x + self.linear(&attn, &layer.o, None, mode)?)?;
-
-            // SwiGLU block: down(silu(gate(x)) ⊙ up(x)).
-            let xn = self.rms_norm(&x, &layer.post_norm, mode)?;
-            let gate = self.linear(&xn, &layer.gate, None, mode)?;
-            let up = self.linear(&xn, &layer.up, None, mode)?;
-            let act = match mode {
-                ForwardMode::Differentiable if super::fused::supported(&gate) => {
-                    super::fused::swiglu(&gate, &up)?
-                }
-                _ => (gate.silu()? * up)?,
-            };
-            x = (x + self.linear(&act, &layer.down, None, mode)?)?;
+            x = self.mlp(x, layer, mode)?;
         }
         if let Some(kv) = cache {
             kv.len += t;
         }
         self.rms_norm(&x, &self.norm, mode)
+    }
+
+    /// The SwiGLU block with its residual: `x + down(silu(gate(n)) ⊙ up(n))`,
+    /// `n = RMSNorm(x)`.
+    fn mlp(
+        &self,
+        x: Tensor,
+        layer: &super::policy::LayerVars,
+        mode: ForwardMode,
+    ) -> Result<Tensor, ModelError> {
+        let xn = self.rms_norm(&x, &layer.post_norm, mode)?;
+        let gate = self.linear(&xn, &layer.gate, None, mode)?;
+        let up = self.linear(&xn, &layer.up, None, mode)?;
+        let act = match mode {
+            ForwardMode::Differentiable if super::fused::supported(&gate) => {
+                super::fused::swiglu(&gate, &up)?
+            }
+            _ => (gate.silu()? * up)?,
+        };
+        Ok((x + self.linear(&act, &layer.down, None, mode)?)?)
+    }
+
+    /// Additive mask `[b, t, n]` hiding keys `0..pads[i]` of row `i` (−∞), for the
+    /// unfused path of [`AttnMask::LeftPads`].
+    fn left_pad_mask(&self, pads: &[usize], t: usize, n: usize) -> Result<Tensor, ModelError> {
+        let mut m = vec![0f32; pads.len() * t * n];
+        for (i, &p) in pads.iter().enumerate() {
+            for r in 0..t {
+                let row = (i * t + r) * n;
+                for v in &mut m[row..row + p.min(n)] {
+                    *v = f32::NEG_INFINITY;
+                }
+            }
+        }
+        Ok(Tensor::from_vec(m, (pads.len(), t, n), &self.device)?.to_dtype(self.dtype)?)
     }
 
     /// The output head: hidden states `[N, d]` → logits `[N, V]` (the embedding matrix

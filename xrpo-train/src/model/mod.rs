@@ -31,11 +31,13 @@
 //! ```
 
 mod config;
+mod decode_attn;
 mod error;
 pub(crate) mod forward;
 mod fused;
 mod logprobs;
 mod policy;
+mod small_gemm;
 
 pub use config::ModelConfig;
 pub use error::ModelError;

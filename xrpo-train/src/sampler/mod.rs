@@ -212,21 +212,16 @@ pub fn generate(
     let capacity = p_len + steps;
 
     // Left padding: row i has `pad_i` pads, its positions count from its first real
-    // token, and the key mask hides its pads from every later query.
-    let mut key_mask = vec![0f32; b * capacity];
+    // token, and every later query's attention hides its pads.
     let mut active: Vec<Active> = Vec::with_capacity(b);
     for (i, p) in prompts.iter().enumerate() {
         let pad = p_len - p.len();
-        for m in &mut key_mask[i * capacity..i * capacity + pad] {
-            *m = f32::NEG_INFINITY;
-        }
         active.push(Active {
             index: i,
             pad,
             completion: empty(FinishReason::Length),
         });
     }
-    let mut key_mask = Tensor::from_vec(key_mask, (b, 1, capacity), &device)?.to_dtype(dtype)?;
 
     // Prefill each distinct prompt once (GRPO repeats every prompt for its whole group),
     // then copy its cache rows and last logits to every sequence that shares it.
@@ -336,7 +331,6 @@ pub fn generate(
             }
             let sel = Tensor::from_vec(kept_rows, active.len(), &device)?;
             cache.select_rows(&sel)?;
-            key_mask = key_mask.index_select(&sel, 0)?;
         }
         // One decode step for the survivors.
         let nb = active.len();
@@ -344,20 +338,12 @@ pub fn generate(
         let ids = Tensor::from_vec(next, (nb, 1), &device)?;
         let pos: Vec<u32> = active.iter().map(|a| (cur - a.pad) as u32).collect();
         let pos = Tensor::from_vec(pos, (nb, 1), &device)?;
-        // Without pads among the survivors a single new query may see every key.
-        let narrowed;
-        let mask = match active.iter().any(|a| a.pad > 0) {
-            true => {
-                narrowed = key_mask.narrow(2, 0, cur + 1)?;
-                AttnMask::Additive(&narrowed)
-            }
-            false => AttnMask::None,
-        };
+        let pads: Vec<usize> = active.iter().map(|a| a.pad).collect();
         let h = policy.hidden_states(
             &ids,
             ForwardMode::Inference,
             &Positions::PerRow(pos),
-            mask,
+            AttnMask::LeftPads(&pads),
             Some(&mut cache),
         )?;
         logits = policy.head(&h, ForwardMode::Inference)?;
