@@ -34,9 +34,23 @@ fn log_sum_exp(xs: impl Iterator<Item = f64> + Clone) -> f64 {
 /// to the smallest prefix of the remaining tokens, sorted by probability, whose mass
 /// reaches `top_p` (always at least one token), renormalised.
 pub fn sample_token(logits: &[f32], cfg: &SamplingConfig, rng: &mut StdRng) -> TokenChoice {
+    let u = draws_uniform(logits.len(), cfg).then(|| rng.random::<f64>());
+    sample_token_with(logits, cfg, u)
+}
+
+/// Whether [`sample_token`] draws a uniform for a row of `vocab` logits (it does unless
+/// decoding is greedy), so a caller can draw the uniforms of many rows in order first
+/// and then run [`sample_token_with`] on the rows in parallel with the same result.
+pub fn draws_uniform(vocab: usize, cfg: &SamplingConfig) -> bool {
+    cfg.temperature != 0.0 && vocab > 1
+}
+
+/// [`sample_token`] with its uniform `u ∈ [0, 1)` drawn by the caller. Without a
+/// uniform, or under a greedy `cfg`, it takes the arg-max.
+pub fn sample_token_with(logits: &[f32], cfg: &SamplingConfig, u: Option<f64>) -> TokenChoice {
     let lse = log_sum_exp(logits.iter().map(|&x| x as f64));
     let policy_lp = |tok: usize| (logits[tok] as f64 - lse) as f32;
-    if cfg.temperature == 0.0 || logits.len() <= 1 {
+    let Some(u) = u.filter(|_| draws_uniform(logits.len(), cfg)) else {
         let mut best = 0;
         for (i, &x) in logits.iter().enumerate() {
             if x > logits[best] {
@@ -48,7 +62,7 @@ pub fn sample_token(logits: &[f32], cfg: &SamplingConfig, rng: &mut StdRng) -> T
             logprob: 0.0,
             policy_logprob: policy_lp(best),
         };
-    }
+    };
     let inv_t = 1.0 / cfg.temperature;
     let z = |i: usize| logits[i] as f64 * inv_t;
     // Descending by scaled logit, ties by lower id: a total, deterministic order.
@@ -75,8 +89,11 @@ pub fn sample_token(logits: &[f32], cfg: &SamplingConfig, rng: &mut StdRng) -> T
         }
         cand.truncate(keep.max(1));
     }
-    let lse_s = log_sum_exp(cand.iter().map(|&i| z(i)));
-    let u: f64 = rng.random::<f64>();
+    // Untruncated at τ = 1 the sampling distribution is the policy: reuse its lse.
+    let lse_s = match (truncate_k || truncate_p, cfg.temperature == 1.0) {
+        (false, true) => lse,
+        _ => log_sum_exp(cand.iter().map(|&i| z(i))),
+    };
     let mut acc = 0.0;
     // Falls back to the last candidate if rounding leaves Σp slightly below u.
     let mut chosen = cand[cand.len() - 1];

@@ -34,12 +34,13 @@ mod distribution;
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
+use rand::RngExt;
 use rand::rngs::StdRng;
 
 use crate::model::forward::{AttnMask, KvCache, Positions};
 use crate::model::{ForwardMode, ModelError, Policy};
 
-pub use distribution::{TokenChoice, sample_token};
+pub use distribution::{TokenChoice, draws_uniform, sample_token, sample_token_with};
 
 /// How tokens are drawn.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -282,18 +283,18 @@ pub fn generate(
             .to_dtype(DType::F32)?
             .to_device(&Device::Cpu)?
             .to_vec2::<f32>()?;
+        let choices = sample_rows(&rows, &active, prompts, max_pos, cfg, rng);
         let mut next = Vec::with_capacity(active.len());
         let mut keep = Vec::with_capacity(active.len());
-        for (row, a) in rows.iter().zip(active.iter_mut()) {
+        for (choice, a) in choices.into_iter().zip(active.iter_mut()) {
             let c = &mut a.completion;
             // A prompt that already fills the context gets no token (its completion
             // could not be scored by a forward pass).
-            if prompts[a.index].len() >= max_pos {
+            let Some(choice) = choice else {
                 c.finish = FinishReason::Length;
                 keep.push(false);
                 continue;
-            }
-            let choice = sample_token(row, cfg, rng);
+            };
             c.tokens.push(choice.token);
             c.logprobs.push(choice.logprob);
             c.policy_logprobs.push(choice.policy_logprob);
@@ -357,6 +358,50 @@ pub fn generate(
         .map(|c| c.expect("every sequence finished"))
         .collect())
 }
+
+/// One token per active row, or `None` for a prompt that already fills the context.
+///
+/// The uniforms are drawn from `rng` in row order first, exactly as calling
+/// [`sample_token`] row by row would draw them, so the tokens do not depend on how the
+/// rows are then spread over candle's CPU pool (the softmax over a 49k vocabulary is a
+/// noticeable share of a decode step when done on one thread).
+fn sample_rows(
+    rows: &[Vec<f32>],
+    active: &[Active],
+    prompts: &[Vec<u32>],
+    max_pos: usize,
+    cfg: &SamplingConfig,
+    rng: &mut StdRng,
+) -> Vec<Option<TokenChoice>> {
+    let uniforms: Vec<Option<Option<f64>>> = rows
+        .iter()
+        .zip(active)
+        .map(|(row, a)| {
+            (prompts[a.index].len() < max_pos)
+                .then(|| draws_uniform(row.len(), cfg).then(|| rng.random::<f64>()))
+        })
+        .collect();
+    let mut out: Vec<Option<TokenChoice>> = vec![None; rows.len()];
+    let slots = ChoicesOut(out.as_mut_ptr());
+    candle_core::utils::barrier_pool().execute_chunked(rows.len(), |r| {
+        // Capture the whole Sync wrapper, not its raw-pointer field.
+        let choices_out = slots;
+        for i in r {
+            if let Some(u) = uniforms[i] {
+                // SAFETY: row i belongs to this worker alone; `out` outlives the call.
+                unsafe { *choices_out.0.add(i) = Some(sample_token_with(&rows[i], cfg, u)) };
+            }
+        }
+    });
+    out
+}
+
+/// Output pointer shared by the pool's workers, each writing its own rows' choices.
+#[derive(Clone, Copy)]
+struct ChoicesOut(*mut Option<TokenChoice>);
+// SAFETY: `execute_chunked` hands each worker a disjoint range of rows.
+unsafe impl Send for ChoicesOut {}
+unsafe impl Sync for ChoicesOut {}
 
 /// Whether the completion's decoded tail contains any stop string.
 ///
