@@ -132,6 +132,8 @@ fn command_line() -> String {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: first statement of main; no thread exists yet.
+    unsafe { xrpo_train::runtime::prepare_cpu_process() };
     match run() {
         Ok(code) => code,
         Err(e) => {

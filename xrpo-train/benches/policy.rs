@@ -215,32 +215,9 @@ fn train(
     Ok(())
 }
 
-/// glibc's `mallopt`: candle allocates a fresh buffer for every op, and glibc's default
-/// of returning large blocks to the kernel makes every step page-fault them back in
-/// (30 % of a tiny training step in `perf`). Keeping freed memory in the heap removes that.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn keep_freed_memory() {
-    unsafe extern "C" {
-        fn mallopt(param: i32, value: i32) -> i32;
-    }
-    const M_TRIM_THRESHOLD: i32 = -1;
-    const M_TOP_PAD: i32 = -2;
-    const M_MMAP_THRESHOLD: i32 = -3;
-    // SAFETY: mallopt only changes allocator tunables; called before any threads start.
-    unsafe {
-        mallopt(M_MMAP_THRESHOLD, 32 << 20);
-        mallopt(M_TRIM_THRESHOLD, 1 << 30);
-        mallopt(M_TOP_PAD, 64 << 20);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn keep_freed_memory() {}
-
 fn main() -> Result<()> {
-    if std::env::var_os("XRPO_BENCH_DEFAULT_MALLOC").is_none() {
-        keep_freed_memory();
-    }
+    // SAFETY: first statement of main; no thread exists yet.
+    unsafe { xrpo_train::runtime::prepare_cpu_process() };
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

@@ -136,6 +136,8 @@ fn bench(name: &str, model: &LoadedModel, prompts: &[Vec<u32>], temperature: f64
 }
 
 fn main() -> Result<()> {
+    // SAFETY: first statement of main; no thread exists yet.
+    unsafe { xrpo_train::runtime::prepare_cpu_process() };
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

@@ -12,6 +12,7 @@ pub mod eval;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod runtime;
 pub mod sampler;
 pub mod task;
 pub mod tokenizer;

@@ -38,6 +38,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: first statement of main; no thread exists yet.
+    unsafe { xrpo_train::runtime::prepare_cpu_process() };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train::run(args),

@@ -1,0 +1,60 @@
+//! Process-wide CPU settings for programs that run the policy on the CPU.
+//!
+//! Two defaults of the stack cost a CPU run real time, and both can only be changed for
+//! the whole process, before it starts threads:
+//! - candle asks how many cores to use on *every* matmul unless `RAYON_NUM_THREADS` is
+//!   set, and on Linux that re-reads `/proc/cpuinfo` each time (3–4 % of a sampling run
+//!   in `perf`). [`prepare_cpu_process`] sets it once to candle's own choice.
+//! - glibc hands large freed blocks back to the kernel, so the next training step
+//!   page-faults them in again (about 30 % of a tiny training step). It keeps them.
+//!
+//! # Example
+//! ```no_run
+//! // The first statement of `main`:
+//! // SAFETY: no other thread exists yet.
+//! unsafe { xrpo_train::runtime::prepare_cpu_process() };
+//! assert!(std::env::var("RAYON_NUM_THREADS").is_ok());
+//! // … load the policy, sample, train …
+//! ```
+//! (`no_run`: doctests share a multi-threaded process, where this must not be called.)
+
+/// Applies the settings above; an explicit `RAYON_NUM_THREADS` is left as it is.
+/// `XRPO_DEFAULT_MALLOC=1` keeps glibc's default allocator behaviour.
+///
+/// # Safety
+/// Call it before the process starts any thread: it sets an environment variable
+/// (`std::env::set_var`) and glibc allocator tunables, neither of which is thread-safe.
+pub unsafe fn prepare_cpu_process() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let n = candle_core::utils::get_num_threads();
+        // SAFETY: the caller guarantees no other thread exists yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+    }
+    if std::env::var_os("XRPO_DEFAULT_MALLOC").is_none() {
+        // SAFETY: the caller guarantees no other thread exists yet.
+        unsafe { keep_freed_memory() };
+    }
+}
+
+/// glibc's `mallopt`: keep freed blocks in the heap instead of returning them.
+///
+/// # Safety
+/// Before any other thread starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe fn keep_freed_memory() {
+    unsafe extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    const M_TRIM_THRESHOLD: i32 = -1;
+    const M_TOP_PAD: i32 = -2;
+    const M_MMAP_THRESHOLD: i32 = -3;
+    // SAFETY: mallopt only changes allocator tunables; the caller runs single-threaded.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        mallopt(M_TOP_PAD, 64 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+unsafe fn keep_freed_memory() {}
