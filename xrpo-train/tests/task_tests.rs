@@ -19,6 +19,8 @@ fn eval_expr(prompt: &str) -> i64 {
         ('+', (|a, b| a + b) as fn(i64, i64) -> i64),
         ('-', |a, b| a - b),
         ('*', |a, b| a * b),
+        // Level 8: `#` means `-`.
+        ('#', |a, b| a - b),
     ] {
         if let Some((a, b)) = e.split_once(op) {
             return f(a.parse().unwrap(), b.parse().unwrap());
@@ -46,7 +48,7 @@ fn arithmetic_is_deterministic_disjoint_and_correct() {
         assert_eq!(p.solution.as_deref(), Some(p.answer.as_str()));
         // Stays inside the tiny model's alphabet.
         assert!(
-            p.prompt.chars().all(|c| "0123456789+-*=()".contains(c)),
+            p.prompt.chars().all(|c| "0123456789+-*=()#".contains(c)),
             "{}",
             p.prompt
         );

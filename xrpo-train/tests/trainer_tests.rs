@@ -233,5 +233,5 @@ fn warmup_fewshot_share_is_validated_by_name() {
     c.apply_overrides(&["warmup.fewshot_share=0".into()])
         .unwrap();
     c.validate().unwrap();
-    assert_eq!(TrainConfig::default().warmup.fewshot_share, 0.4);
+    assert_eq!(TrainConfig::default().warmup.fewshot_share, 0.6);
 }

@@ -7,6 +7,14 @@
 //! gold solution. Without this the model never sees an exemplar-formatted context and
 //! exemplars in front of a prompt only confuse it (XRPO's in-context seeding assumes a
 //! policy that can read exemplars, as the paper's LLMs can).
+//!
+//! On the arithmetic task, a share of those seeded examples
+//! (`task.arithmetic.puzzle_share`) are operator-inference puzzles instead
+//! ([`arithmetic::glyph_puzzle`]): K exemplars and a target sharing a glyph whose
+//! operation changes from puzzle to puzzle, rendered by the same template. Reading the
+//! exemplars is the only way to get those right, so the model learns to take the rule
+//! from them, which the task's level 8 (`a#b=`, `#` defined only by exemplars) needs.
+//! The puzzles never use level 8's glyph, so no level-8 text is ever a warm-up target.
 
 use std::time::Instant;
 
@@ -113,6 +121,14 @@ impl Trainer {
         } else {
             vec![None; pool.len()]
         };
+        // Operator-inference puzzles (arithmetic only): a share of the seeded examples.
+        let puzzle_share = match self.config.task.kind {
+            TaskKind::Arithmetic => self.config.task.arithmetic.puzzle_share,
+            _ => 0.0,
+        };
+        let template = self.config.seed_bank.template.clone();
+        let shots = self.config.seed_bank.k.max(1);
+        let mut puzzle_rng = SplitMix64::new(mix_seed(self.config.seed, 0x9a22, 0));
         let mut opt = AdamW::new(self.policy.named_vars(), AdamWConfig::default())?;
         let vars = opt.vars();
         let mut rng = SplitMix64::new(mix_seed(self.config.seed, 0x3a4d, 0));
@@ -131,6 +147,23 @@ impl Trainer {
                 let solution = p.solution.as_deref().unwrap_or(&p.answer);
                 // Drawn for every example so the stream does not depend on retrieval.
                 let want_shots = rng.unit() < cfg.fewshot_share;
+                let want_puzzle = rng.unit() < puzzle_share;
+                if want_shots && want_puzzle {
+                    let puzzle = arithmetic::glyph_puzzle(&mut puzzle_rng, shots);
+                    let pairs: Vec<(&str, &str)> = puzzle
+                        .exemplars
+                        .iter()
+                        .map(|(q, a)| (q.as_str(), a.as_str()))
+                        .collect();
+                    let text = template.render(&pairs, &puzzle.prompt);
+                    with_shots.0.push(self.encode_prompt(&text)?);
+                    let mut target = self.tokenizer.encode(&puzzle.answer)?;
+                    if let Some(e) = eos {
+                        target.push(e);
+                    }
+                    with_shots.1.push(target);
+                    continue;
+                }
                 let (text, dest) = match (&seeded[i], want_shots) {
                     (Some(t), true) => (t.as_str(), &mut with_shots),
                     _ => (p.prompt.as_str(), &mut plain),
