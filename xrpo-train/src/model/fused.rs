@@ -3,7 +3,7 @@
 //! candle's fused `softmax_last_dim` and `rms_norm` record no backward, and the composed
 //! forms allocate (and keep for the backward) several full-size intermediates each. These
 //! [`CustomOp1`]/[`CustomOp2`] kernels compute the forward in one pass over f32 rows on
-//! candle's CPU thread pool and state their gradient explicitly, built from ordinary
+//! rayon's thread pool and state their gradient explicitly, built from ordinary
 //! tensor ops. Other devices and dtypes use the composed forms (`ForwardMode::Composed`),
 //! which the tests check these kernels against.
 
@@ -19,7 +19,7 @@ use candle_core::{
 #[derive(Clone, Copy)]
 struct RowsOut(*mut f32);
 // SAFETY: every worker writes only the rows of the range it was handed, and ranges from
-// `execute_chunked` are disjoint, so no two threads touch the same element.
+// `par_ranges` are disjoint, so no two threads touch the same element.
 unsafe impl Send for RowsOut {}
 unsafe impl Sync for RowsOut {}
 
@@ -39,10 +39,10 @@ fn f32_slice<'a>(op: &'static str, storage: &'a CpuStorage, layout: &Layout) -> 
 fn par_rows(rows: usize, width: usize, f: impl Fn(Range<usize>, &mut [f32]) + Sync) -> Vec<f32> {
     let mut out = vec![0f32; rows * width];
     let ptr = RowsOut(out.as_mut_ptr());
-    candle_core::utils::barrier_pool().execute_chunked(rows, |r: Range<usize>| {
+    crate::runtime::par_ranges(rows, |r: Range<usize>| {
         let p = ptr;
         // SAFETY: `r` is within 0..rows, disjoint from every other worker's range, and
-        // `out` outlives the pool call (execute_chunked returns after all workers).
+        // `out` outlives the pool call (par_ranges returns after all workers).
         let dst =
             unsafe { std::slice::from_raw_parts_mut(p.0.add(r.start * width), r.len() * width) };
         f(r, dst);

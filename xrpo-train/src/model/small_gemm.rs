@@ -7,7 +7,7 @@
 //! vectors. This kernel reads `W` in its stored `[out, in]` layout instead: a tile of
 //! `NR` weight rows is streamed from memory once and dotted, 16 lanes at a time
 //! (AVX-512), with the `M` activation rows, which stay in L1/L2. The tiles are spread over
-//! candle's CPU pool. The result equals the plain matmul up to f32 summation order (the
+//! rayon's pool. The result equals the plain matmul up to f32 summation order (the
 //! tests compare against candle's matmul).
 //!
 //! Used only where it applies ([`applies`]: CPU, f32, contiguous, `M ≤ MAX_ROWS`, and a
@@ -65,7 +65,7 @@ struct SmallGemm;
 #[derive(Clone, Copy)]
 struct ColsOut(*mut f32);
 // SAFETY: workers write only the output columns of the weight-row tiles they were handed;
-// `execute_chunked` hands out disjoint ranges, so no element is written twice at once.
+// `par_ranges` hands out disjoint ranges, so no element is written twice at once.
 unsafe impl Send for ColsOut {}
 unsafe impl Sync for ColsOut {}
 
@@ -109,7 +109,7 @@ impl CustomOp2 for SmallGemm {
         let mut y = vec![0f32; m * n];
         let out = ColsOut(y.as_mut_ptr());
         let tiles = n.div_ceil(NR);
-        candle_core::utils::barrier_pool().execute_chunked(tiles, |r: Range<usize>| {
+        crate::runtime::par_ranges(tiles, |r: Range<usize>| {
             // Capture the whole Sync wrapper, not its raw-pointer field.
             let cols_out = out;
             let cols = r.start * NR..(r.end * NR).min(n);

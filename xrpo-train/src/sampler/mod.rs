@@ -363,7 +363,7 @@ pub fn generate(
 ///
 /// The uniforms are drawn from `rng` in row order first, exactly as calling
 /// [`sample_token`] row by row would draw them, so the tokens do not depend on how the
-/// rows are then spread over candle's CPU pool (the softmax over a 49k vocabulary is a
+/// rows are then spread over rayon's pool (the softmax over a 49k vocabulary is a
 /// noticeable share of a decode step when done on one thread).
 fn sample_rows(
     rows: &[Vec<f32>],
@@ -383,7 +383,7 @@ fn sample_rows(
         .collect();
     let mut out: Vec<Option<TokenChoice>> = vec![None; rows.len()];
     let slots = ChoicesOut(out.as_mut_ptr());
-    candle_core::utils::barrier_pool().execute_chunked(rows.len(), |r| {
+    crate::runtime::par_ranges(rows.len(), |r| {
         // Capture the whole Sync wrapper, not its raw-pointer field.
         let choices_out = slots;
         for i in r {
@@ -399,7 +399,7 @@ fn sample_rows(
 /// Output pointer shared by the pool's workers, each writing its own rows' choices.
 #[derive(Clone, Copy)]
 struct ChoicesOut(*mut Option<TokenChoice>);
-// SAFETY: `execute_chunked` hands each worker a disjoint range of rows.
+// SAFETY: `par_ranges` hands each worker a disjoint range of rows.
 unsafe impl Send for ChoicesOut {}
 unsafe impl Sync for ChoicesOut {}
 
