@@ -5,16 +5,19 @@
 //! - candle asks how many cores to use on *every* matmul unless `RAYON_NUM_THREADS` is
 //!   set, and on Linux that re-reads `/proc/cpuinfo` each time (3–4 % of a sampling run
 //!   in `perf`). [`prepare_cpu_process`] sets it once to candle's own choice.
-//! - candle runs its element-wise ops on its own thread pool, whose workers busy-wait
-//!   at a barrier after every op. When the machine has more runnable threads than cores
-//!   (a build, another run), the op waits for a descheduled worker: tiny-model training
-//!   fell from ~15k to ~1.5k tokens/s on this 2-core box with one other busy process.
-//!   [`prepare_cpu_process`] sets `CANDLE_NUM_THREADS=1`, so those ops run on the calling
-//!   thread; matmuls (the gemm crate) and our own kernels run on rayon's work-stealing
-//!   pool (`RAYON_NUM_THREADS` threads), where the caller never waits for a thread that
-//!   has not started its share.
 //! - glibc hands large freed blocks back to the kernel, so the next training step
 //!   page-faults them in again (about 30 % of a tiny training step). It keeps them.
+//!
+//! One choice is left to the user, because the right answer depends on the machine:
+//! candle runs its element-wise ops, and we run our own CPU kernels, on candle's
+//! *barrier pool*, whose workers busy-wait after every op. On a machine whose cores are
+//! ours that is the fastest option (SmolLM2 16 × 128 sampling: 373 tok/s vs 177 on
+//! rayon, quiet 2-core box). When the machine has more runnable threads than cores (a
+//! build, another run) every op waits for a descheduled worker, and throughput collapses
+//! (tiny-model training ~15k → ~1.5k tok/s with one other busy process). On a shared
+//! machine set **`CANDLE_NUM_THREADS=1`**: candle's element-wise ops then run on the
+//! calling thread, and our kernels and matmuls on rayon's work-stealing pool
+//! (`RAYON_NUM_THREADS` threads), which degrades gracefully.
 //!
 //! # Example
 //! ```no_run
@@ -26,8 +29,7 @@
 //! ```
 //! (`no_run`: doctests share a multi-threaded process, where this must not be called.)
 
-/// Applies the settings above; an explicit `RAYON_NUM_THREADS` or `CANDLE_NUM_THREADS`
-/// is left as it is.
+/// Applies the settings above; an explicit `RAYON_NUM_THREADS` is left as it is.
 /// `XRPO_DEFAULT_MALLOC=1` keeps glibc's default allocator behaviour.
 ///
 /// # Safety
@@ -38,10 +40,6 @@ pub unsafe fn prepare_cpu_process() {
         let n = candle_core::utils::get_num_threads();
         // SAFETY: the caller guarantees no other thread exists yet.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
-    }
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        // SAFETY: the caller guarantees no other thread exists yet.
-        unsafe { std::env::set_var("CANDLE_NUM_THREADS", "1") };
     }
     if std::env::var_os("XRPO_DEFAULT_MALLOC").is_none() {
         // SAFETY: the caller guarantees no other thread exists yet.
@@ -72,17 +70,31 @@ unsafe fn keep_freed_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 unsafe fn keep_freed_memory() {}
 
-/// Runs `f` over disjoint ranges covering `0..n` on rayon's pool (in parallel when it has
-/// more than one thread), returning once every range is done.
-///
-/// Our CPU kernels use this rather than candle's barrier pool: with work stealing, a
-/// range not yet taken by a descheduled worker is run by whoever is free.
+/// Whether our kernels run on rayon (`CANDLE_NUM_THREADS=1`) rather than on candle's
+/// barrier pool; read once.
+fn kernels_on_rayon() -> bool {
+    static ON_RAYON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON_RAYON.get_or_init(|| {
+        std::env::var("CANDLE_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            == Some(1)
+    })
+}
+
+/// Runs `f` over disjoint ranges covering `0..n` in parallel, returning once every range
+/// is done: on candle's barrier pool by default, on rayon's work-stealing pool when
+/// `CANDLE_NUM_THREADS=1` (see the module docs).
 pub(crate) fn par_ranges(n: usize, f: impl Fn(std::ops::Range<usize>) + Sync) {
     use rayon::prelude::*;
-    let threads = rayon::current_num_threads();
     if n == 0 {
         return;
     }
+    if !kernels_on_rayon() {
+        candle_core::utils::barrier_pool().execute_chunked(n, f);
+        return;
+    }
+    let threads = rayon::current_num_threads();
     if threads <= 1 || n == 1 {
         f(0..n);
         return;

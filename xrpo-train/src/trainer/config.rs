@@ -329,6 +329,12 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Sample completions written per step to `samples.jsonl`. Default 4.
     pub samples_per_step: usize,
+    /// Sequences per forward/backward pass of the policy update; the gradient is
+    /// accumulated over micro-batches and equals the whole-batch gradient for every loss
+    /// (see `trainer::update`). Bounds the update's memory at the cost of one extra
+    /// forward pass without graph. 0 = the whole batch in one pass. Default 0 (tiny
+    /// model); 8 in the SmolLM2 preset, as TRL's `per_device_train_batch_size`.
+    pub micro_batch: usize,
     /// Sampling of rollouts.
     pub sampling: SamplingConfig,
     /// Task.
@@ -381,6 +387,7 @@ impl Default for TrainConfig {
             n_fixed: 8,
             checkpoint_every: 0,
             samples_per_step: 4,
+            micro_batch: 0,
             sampling: SamplingConfig {
                 max_new_tokens: 6,
                 temperature: 1.0,
@@ -423,6 +430,7 @@ impl TrainConfig {
             steps: 20,
             prompts_per_step: 4,
             n_fixed: 4,
+            micro_batch: 8,
             sampling: SamplingConfig {
                 max_new_tokens: 48,
                 temperature: 1.0,

@@ -21,6 +21,7 @@ mod evaluate;
 mod report;
 mod run_dir;
 mod step;
+mod update;
 mod warmup;
 
 pub use warmup::{WarmupReport, seeded_warmup_prompts};

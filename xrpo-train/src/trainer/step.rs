@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,6 @@ use xrpo_alloc::{AllocatorState, StepRun};
 use xrpo_reward::{Outcome, Verifier};
 use xrpo_seed::{PromptId, Provenance};
 
-use crate::loss::LossInputs;
 use crate::model::Policy;
 use crate::optim::{AdamW, LrSchedule, clip_grad_norm};
 use crate::sampler::{self, FinishReason, StopCondition};
@@ -471,48 +470,32 @@ impl Trainer {
         let t0 = Instant::now();
         let ctx: Vec<Vec<u32>> = rollouts.iter().map(|r| r.context.clone()).collect();
         let comps: Vec<Vec<u32>> = rollouts.iter().map(|r| r.tokens.clone()).collect();
-        let tl = self.policy.token_logprobs(&ctx, &comps)?;
-        let old = tl.logprobs.detach();
+        let micro = self.config.micro_batch;
+        let reference = match &self.reference {
+            Some(r) => Some(super::update::detached_rows(r, &ctx, &comps, micro)?),
+            None => None,
+        };
+        let update = super::update::policy_gradient(
+            &self.policy,
+            self.components.loss.as_ref(),
+            &ctx,
+            &comps,
+            &advantages,
+            reference.as_deref(),
+            micro,
+        )?;
         // Agreement of the training forward with the sampler's log-probs (verl's
         // `rollout_probs_diff`): a large value means the two paths disagree.
-        let train_lp = old.to_vec2::<f32>()?;
         let (mut diff_sum, mut diff_n) = (0.0f64, 0usize);
-        for (row, r) in train_lp.iter().zip(&rollouts) {
+        for (row, r) in update.old_rows.iter().zip(&rollouts) {
             for (a, b) in row.iter().zip(&r.policy_logprobs) {
                 diff_sum += (a - b).abs() as f64;
                 diff_n += 1;
             }
         }
-        let reference = match &self.reference {
-            Some(r) => {
-                let rows = r.token_logprobs_detached(&ctx, &comps)?;
-                let l = tl.logprobs.dim(1)?;
-                let flat: Vec<f32> = rows
-                    .iter()
-                    .flat_map(|row| {
-                        let mut v = row.clone();
-                        v.resize(l, 0.0);
-                        v
-                    })
-                    .collect();
-                Some(Tensor::from_vec(
-                    flat,
-                    (rows.len(), l),
-                    self.policy.device(),
-                )?)
-            }
-            None => None,
-        };
-        let adv = Tensor::new(advantages.as_slice(), self.policy.device())?;
-        let out = self.components.loss.compute(&LossInputs {
-            logprobs: &tl.logprobs,
-            old_logprobs: &old,
-            ref_logprobs: reference.as_ref(),
-            advantages: &adv,
-            mask: &tl.mask,
-        })?;
-        let loss_value = out.loss.to_scalar::<f32>()? as f64;
-        let mut grads = out.loss.backward()?;
+        let loss_value = update.loss;
+        let out_stats = update.stats;
+        let mut grads = update.grads;
         let vars = self.optimizer.vars();
         let norm = clip_grad_norm(&mut grads, &vars, self.config.optim.max_grad_norm)?;
         let lr = self.schedule.lr_at(self.step);
@@ -556,10 +539,10 @@ impl Trainer {
                 .count() as f64
                 / rollouts.len().max(1) as f64,
         );
-        m.insert("clip_ratio/low_mean".into(), out.stats.clip_low);
-        m.insert("clip_ratio/high_mean".into(), out.stats.clip_high);
-        m.insert("clip_ratio/region_mean".into(), out.stats.clip_region);
-        m.insert("kl".into(), out.stats.kl);
+        m.insert("clip_ratio/low_mean".into(), out_stats.clip_low);
+        m.insert("clip_ratio/high_mean".into(), out_stats.clip_high);
+        m.insert("clip_ratio/region_mean".into(), out_stats.clip_region);
+        m.insert("kl".into(), out_stats.kl);
         // Monte-Carlo entropy estimate: mean −log π of the sampled tokens.
         let all_lp: Vec<f64> = rollouts
             .iter()
