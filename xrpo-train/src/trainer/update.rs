@@ -146,7 +146,9 @@ pub(crate) fn policy_gradient(
 
     // 3: per micro-batch, backward of Σ ℓ_mb ⊙ g_mb, gradients summed.
     let vars = policy.named_vars();
-    let mut total: Option<GradStore> = None;
+    // Only the variables' gradients are kept (detached): a backward's store also holds
+    // the gradient of every intermediate tensor, which is dropped with it.
+    let mut total = GradStore::default();
     for start in (0..n).step_by(micro) {
         let len = micro.min(n - start);
         let tl = policy.token_logprobs(
@@ -157,25 +159,22 @@ pub(crate) fn policy_gradient(
         let g_mb = g.narrow(0, start, len)?.narrow(1, 0, l)?;
         let surrogate = (&tl.logprobs * g_mb.to_dtype(tl.logprobs.dtype())?)?.sum_all()?;
         let grads = surrogate.backward()?;
-        match total.as_mut() {
-            None => total = Some(grads),
-            Some(acc) => {
-                for (_, v) in &vars {
-                    let t = v.as_tensor();
-                    if let Some(add) = grads.get(t) {
-                        let sum = match acc.get(t) {
-                            Some(prev) => (prev + add)?,
-                            None => add.clone(),
-                        };
-                        acc.insert(t, sum);
-                    }
-                }
+        for (_, v) in &vars {
+            let t = v.as_tensor();
+            if let Some(add) = grads.get(t) {
+                // Detached: a gradient tensor still references the forward graph it was
+                // computed from, which would keep every micro-batch's activations alive.
+                let add = add.detach();
+                let sum = match total.remove(t) {
+                    Some(prev) => (prev + add)?,
+                    None => add,
+                };
+                total.insert(t, sum);
             }
         }
     }
     Ok(UpdateGrads {
-        // Invariant: micro < n, so the loop above ran at least once.
-        grads: total.expect("at least one micro-batch"),
+        grads: total,
         loss: out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?,
         stats: out.stats,
         old_rows,
