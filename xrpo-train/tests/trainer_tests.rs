@@ -102,6 +102,46 @@ fn every_algorithm_runs_a_step_at_equal_budget() {
     }
 }
 
+/// The micro-batched update is the whole-batch update: same loss and gradient norm on the
+/// same step (the unit test in `trainer::update` compares every gradient tensor).
+#[test]
+fn micro_batched_update_matches_the_whole_batch() {
+    let run = |micro: usize| {
+        let dir = tmp(&format!("micro{micro}"));
+        let mut c = small_config(Algorithm::Grpo, 1);
+        c.warmup.steps = 0;
+        c.micro_batch = micro;
+        let mut t = Trainer::new(c, &dir).unwrap();
+        t.run_steps(1, &mut |_| {}).unwrap();
+        let m = metrics_without_time(&dir).remove(0);
+        std::fs::remove_dir_all(&dir).ok();
+        m
+    };
+    let (whole, micro) = (run(0), run(3));
+    for key in ["loss", "grad_norm", "reward", "num_tokens"] {
+        let (a, b) = (whole[key].as_f64().unwrap(), micro[key].as_f64().unwrap());
+        assert!(
+            (a - b).abs() <= 1e-4 * a.abs().max(1e-3),
+            "{key}: {a} whole vs {b} micro"
+        );
+    }
+    // And the plain-context option for seeded rollouts is a recognised setting.
+    let mut c = TrainConfig::default();
+    c.apply_overrides(&[
+        "seeded_update_context=\"plain\"".into(),
+        "micro_batch=4".into(),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.seeded_update_context,
+        xrpo_train::trainer::SeededUpdateContext::Plain
+    );
+    assert!(
+        c.apply_overrides(&["seeded_update_context=\"prompt\"".into()])
+            .is_err()
+    );
+}
+
 #[test]
 fn config_errors_name_the_key() {
     let mut c = TrainConfig::default();

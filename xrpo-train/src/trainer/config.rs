@@ -347,6 +347,12 @@ pub struct TrainConfig {
     pub alloc: XrpoConfig,
     /// XRPO seeding.
     pub seed_bank: SeedConfig,
+    /// Which context a seeded rollout's log-probs are computed on in the update: the
+    /// seeded prompt it was sampled from (`"seeded"`, on-policy, the spec's default) or
+    /// the plain prompt without exemplars (`"plain"`: the exemplar-aided success is
+    /// credited to the zero-shot context, an off-policy choice that aims at transfer to
+    /// zero-shot answers). Default `"seeded"`.
+    pub seeded_update_context: SeededUpdateContext,
     /// XRPO sharpening: λ_nov. Default 2.5.
     pub lambda_novelty: f64,
     /// XRPO sharpening: κ_clip. Default 0.5.
@@ -355,6 +361,18 @@ pub struct TrainConfig {
     pub warmup: WarmupConfig,
     /// Evaluation.
     pub eval: EvalConfig,
+}
+
+/// Context of a seeded rollout in the policy update (see
+/// [`TrainConfig::seeded_update_context`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeededUpdateContext {
+    /// The seeded prompt (exemplars + problem) the rollout was sampled from: on-policy.
+    #[default]
+    Seeded,
+    /// The problem alone, as asked zero-shot.
+    Plain,
 }
 
 /// The seeding template for the character-level arithmetic task: `"3+4=7\n5+2=7\n12+7="`.
@@ -413,6 +431,7 @@ impl Default for TrainConfig {
                 ..XrpoConfig::default()
             },
             seed_bank,
+            seeded_update_context: SeededUpdateContext::Seeded,
             lambda_novelty: xrpo_advantage::LAMBDA_NOVELTY,
             kappa_clip: xrpo_advantage::KAPPA_CLIP,
             warmup: WarmupConfig::default(),

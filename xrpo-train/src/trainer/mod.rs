@@ -30,8 +30,8 @@ use std::path::PathBuf;
 
 pub use components::{Components, NoSeeding, StatefulSeeder, UniformPhasedAllocator};
 pub use config::{
-    Algorithm, EvalConfig, Host, LossConfig, OptimConfig, TaskConfig, TaskKind, TrainConfig,
-    VerifierKind, WarmupConfig, compact_template,
+    Algorithm, EvalConfig, Host, LossConfig, OptimConfig, SeededUpdateContext, TaskConfig,
+    TaskKind, TrainConfig, VerifierKind, WarmupConfig, compact_template,
 };
 pub use evaluate::EvalReport;
 pub use report::svg_line_plot;

@@ -21,7 +21,7 @@ use crate::tokenizer::TextTokenizer;
 use crate::weights::{self, ModelSource};
 
 use super::components::Components;
-use super::config::{TaskKind, TrainConfig};
+use super::config::{SeededUpdateContext, TaskKind, TrainConfig};
 use super::run_dir::RunDir;
 use super::{EvalReport, TrainError};
 
@@ -333,6 +333,7 @@ impl Trainer {
             .iter()
             .map(|p| self.encode_prompt(&p.prompt))
             .collect::<Result<_, _>>()?;
+        let plain_contexts = contexts.clone();
         let mut seeded = vec![false; q_count];
         let mut seeded_solved = vec![false; q_count];
         let mut seed_attempts = 0usize;
@@ -468,7 +469,15 @@ impl Trainer {
 
         // Policy update: on-policy single update, π_old = π_θ detached.
         let t0 = Instant::now();
-        let ctx: Vec<Vec<u32>> = rollouts.iter().map(|r| r.context.clone()).collect();
+        // A seeded rollout is scored on the context it was sampled from (on-policy, the
+        // spec's default) or, with `seeded_update_context = "plain"`, on its prompt alone.
+        let ctx: Vec<Vec<u32>> = rollouts
+            .iter()
+            .map(|r| match (r.seeded, self.config.seeded_update_context) {
+                (true, SeededUpdateContext::Plain) => plain_contexts[r.prompt].clone(),
+                _ => r.context.clone(),
+            })
+            .collect();
         let comps: Vec<Vec<u32>> = rollouts.iter().map(|r| r.tokens.clone()).collect();
         let micro = self.config.micro_batch;
         let reference = match &self.reference {
