@@ -165,7 +165,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "eval_before.json",
             serde_json::to_string_pretty(&e)?.as_bytes(),
         )?;
-        print_eval("before", &e);
+        // Progress only (stderr): the before/after table on stdout comes at the end.
+        eprintln!(
+            "eval before training: pass@1 {:.3} ({} prompts)",
+            e.summary.pass_at_1, e.summary.prompts
+        );
         Some(e)
     } else {
         std::fs::read_to_string(&before_path)
