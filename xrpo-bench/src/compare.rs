@@ -150,6 +150,10 @@ impl CompareConfig {
     /// all runs and cached, 3 seeds. Measured on the shared 2-core machine: 189 s for the
     /// 18 runs at load 1–6 once the warm-up is cached (steps are ~10× slower at load 9);
     /// training the warm-up the first time took 508 s at load ~9. Noisy by design.
+    ///
+    /// The task stays the ladder of the published quick/long results (levels 0–3, no
+    /// operator puzzles in the warm-up, 40 % seeded warm-up examples): the trainer's
+    /// default added level 8 and puzzles that need its 4000-update warm-up.
     pub fn quick() -> Self {
         let mut base = TrainConfig {
             steps: 40,
@@ -159,6 +163,9 @@ impl CompareConfig {
             ..TrainConfig::default()
         };
         base.alloc.n_fixed = 8;
+        base.task.arithmetic.levels = vec![0, 1, 2, 3];
+        base.task.arithmetic.puzzle_share = 0.0;
+        base.warmup.fewshot_share = 0.4;
         base.warmup.steps = 600;
         base.eval.prompts = 0;
         base.eval.k = 8;
@@ -177,7 +184,8 @@ impl CompareConfig {
         }
     }
 
-    /// Full mode: the trainer's defaults (40 steps of 16 × 8) with a 2000-update warm-up, all eval prompts × k = 16, 5 seeds.
+    /// Full mode: the trainer's defaults (task, steps of 16 × 8 rollouts, warm-up), all
+    /// eval prompts × k = 16, 5 seeds.
     pub fn full() -> Self {
         let mut base = TrainConfig {
             samples_per_step: 0,
