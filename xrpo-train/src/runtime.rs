@@ -70,6 +70,19 @@ unsafe fn keep_freed_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 unsafe fn keep_freed_memory() {}
 
+/// A pointer into one output buffer that [`par_ranges`] workers share, each writing only
+/// the elements of the ranges it was handed.
+///
+/// Closures must capture the whole wrapper (`let out = shared;` inside the closure), not
+/// its field: a raw pointer alone is neither `Send` nor `Sync`.
+#[derive(Clone, Copy)]
+pub(crate) struct DisjointOut<T>(pub(crate) *mut T);
+// SAFETY: `par_ranges` hands out disjoint ranges, and every user writes only the elements
+// of its own ranges, into a buffer that outlives the `par_ranges` call; no element is
+// read or written by two workers.
+unsafe impl<T: Send> Send for DisjointOut<T> {}
+unsafe impl<T: Send> Sync for DisjointOut<T> {}
+
 /// Whether our kernels run on rayon (`CANDLE_NUM_THREADS=1`) rather than on candle's
 /// barrier pool; read once.
 fn kernels_on_rayon() -> bool {

@@ -13,7 +13,6 @@
 
 use std::ops::Range;
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, DType, Error, Layout, Result, Shape, Tensor};
 
 /// Whether [`decode_attention`] handles these tensors (CPU, f32).
@@ -48,26 +47,6 @@ struct DecodeAttention {
     scale: f32,
 }
 
-/// Output pointer shared by the pool's workers, each writing its own (sequence, head).
-#[derive(Clone, Copy)]
-struct HeadsOut(*mut f32);
-// SAFETY: each worker writes only the `hd` floats of the (sequence, head) items of the
-// disjoint range `par_ranges` handed it.
-unsafe impl Send for HeadsOut {}
-unsafe impl Sync for HeadsOut {}
-
-fn f32_data<'a>(op: &'static str, s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    let (start, end) = l
-        .contiguous_offsets()
-        .ok_or(Error::RequiresContiguous { op })?;
-    match s {
-        CpuStorage::F32(v) => v
-            .get(start..end)
-            .ok_or_else(|| Error::Msg(format!("{op}: storage shorter than its layout"))),
-        other => Err(Error::UnsupportedDTypeForOp(other.dtype(), op)),
-    }
-}
-
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     // Eight partial sums let the compiler vectorise without reassociating a float sum.
     let mut acc = [0f32; 8];
@@ -98,9 +77,9 @@ impl CustomOp3 for DecodeAttention {
     ) -> Result<(CpuStorage, Shape)> {
         let name = self.name();
         let (q, k, v) = (
-            f32_data(name, sq, lq)?,
-            f32_data(name, sk, lk)?,
-            f32_data(name, sv, lv)?,
+            super::fused::f32_slice(name, sq, lq)?,
+            super::fused::f32_slice(name, sk, lk)?,
+            super::fused::f32_slice(name, sv, lv)?,
         );
         let (b, h, t, hd) = lq.shape().dims4()?;
         let (bk, kvh, cap, hdk) = lk.shape().dims4()?;
@@ -125,7 +104,7 @@ impl CustomOp3 for DecodeAttention {
         }
         let g = h / kvh;
         let mut out = vec![0f32; b * h * hd];
-        let ptr = HeadsOut(out.as_mut_ptr());
+        let ptr = crate::runtime::DisjointOut(out.as_mut_ptr());
         crate::runtime::par_ranges(b * h, |items: Range<usize>| {
             // Capture the whole Sync wrapper, not its raw-pointer field.
             let heads_out = ptr;

@@ -15,16 +15,12 @@ use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Error, Layout, Result, Shape, Tensor,
 };
 
-/// A pointer the pool's workers may share to write disjoint rows of one output buffer.
-#[derive(Clone, Copy)]
-struct RowsOut(*mut f32);
-// SAFETY: every worker writes only the rows of the range it was handed, and ranges from
-// `par_ranges` are disjoint, so no two threads touch the same element.
-unsafe impl Send for RowsOut {}
-unsafe impl Sync for RowsOut {}
-
 /// The contiguous f32 slice behind `storage`/`layout`, or an error naming the op.
-fn f32_slice<'a>(op: &'static str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+pub(crate) fn f32_slice<'a>(
+    op: &'static str,
+    storage: &'a CpuStorage,
+    layout: &Layout,
+) -> Result<&'a [f32]> {
     let (start, end) = layout
         .contiguous_offsets()
         .ok_or(Error::RequiresContiguous { op })?;
@@ -38,7 +34,7 @@ fn f32_slice<'a>(op: &'static str, storage: &'a CpuStorage, layout: &Layout) -> 
 /// returns the filled buffer.
 fn par_rows(rows: usize, width: usize, f: impl Fn(Range<usize>, &mut [f32]) + Sync) -> Vec<f32> {
     let mut out = vec![0f32; rows * width];
-    let ptr = RowsOut(out.as_mut_ptr());
+    let ptr = crate::runtime::DisjointOut(out.as_mut_ptr());
     crate::runtime::par_ranges(rows, |r: Range<usize>| {
         let p = ptr;
         // SAFETY: `r` is within 0..rows, disjoint from every other worker's range, and

@@ -61,14 +61,6 @@ pub(crate) fn matmul_wt(x: &Tensor, w: &Tensor) -> Result<Tensor> {
 
 struct SmallGemm;
 
-/// Output pointer shared by the pool's workers, each writing its own columns.
-#[derive(Clone, Copy)]
-struct ColsOut(*mut f32);
-// SAFETY: workers write only the output columns of the weight-row tiles they were handed;
-// `par_ranges` hands out disjoint ranges, so no element is written twice at once.
-unsafe impl Send for ColsOut {}
-unsafe impl Sync for ColsOut {}
-
 impl CustomOp2 for SmallGemm {
     fn name(&self) -> &'static str {
         "xrpo-small-gemm"
@@ -107,7 +99,7 @@ impl CustomOp2 for SmallGemm {
             }
         };
         let mut y = vec![0f32; m * n];
-        let out = ColsOut(y.as_mut_ptr());
+        let out = crate::runtime::DisjointOut(y.as_mut_ptr());
         let tiles = n.div_ceil(NR);
         crate::runtime::par_ranges(tiles, |r: Range<usize>| {
             // Capture the whole Sync wrapper, not its raw-pointer field.

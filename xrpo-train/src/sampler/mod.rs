@@ -382,7 +382,7 @@ fn sample_rows(
         })
         .collect();
     let mut out: Vec<Option<TokenChoice>> = vec![None; rows.len()];
-    let slots = ChoicesOut(out.as_mut_ptr());
+    let slots = crate::runtime::DisjointOut(out.as_mut_ptr());
     crate::runtime::par_ranges(rows.len(), |r| {
         // Capture the whole Sync wrapper, not its raw-pointer field.
         let choices_out = slots;
@@ -395,13 +395,6 @@ fn sample_rows(
     });
     out
 }
-
-/// Output pointer shared by the pool's workers, each writing its own rows' choices.
-#[derive(Clone, Copy)]
-struct ChoicesOut(*mut Option<TokenChoice>);
-// SAFETY: `par_ranges` hands each worker a disjoint range of rows.
-unsafe impl Send for ChoicesOut {}
-unsafe impl Sync for ChoicesOut {}
 
 /// Whether the completion's decoded tail contains any stop string.
 ///
