@@ -317,7 +317,8 @@ pub struct TrainConfig {
     pub model: String,
     /// Master seed: weights of the tiny model, task generation, sampling. Default 0.
     pub seed: u64,
-    /// RL updates (training steps). Default 60.
+    /// RL updates (training steps). Default 300 (the tiny model's RL steps take ~0.1 s;
+    /// the default run's time is mostly its warm-up).
     pub steps: u64,
     /// |Q|: prompts per step. Default 16.
     pub prompts_per_step: usize,
@@ -400,7 +401,7 @@ impl Default for TrainConfig {
             host: Host::Grpo,
             model: "tiny".into(),
             seed: 0,
-            steps: 60,
+            steps: 300,
             prompts_per_step: 16,
             n_fixed: 8,
             checkpoint_every: 0,
