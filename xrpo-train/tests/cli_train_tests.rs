@@ -149,6 +149,34 @@ fn train_resume_and_eval_leave_a_complete_run_dir() {
     assert_eq!(report["step"], 3);
     assert_eq!(report["summary"]["k"], 2);
     assert_eq!(report["summary"]["prompts"], 4);
+
+    // The warm-up weights under the same checkpoint's task and config, and a clear error
+    // for a weights file that is not there.
+    let warm = dir.join("warmup.safetensors");
+    let out = xrpo()
+        .args(["eval", "--k", "2", "--prompts", "4", "--checkpoint"])
+        .arg(&dir)
+        .arg("--weights")
+        .arg(&warm)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(report["weights"], warm.display().to_string());
+    let out = xrpo()
+        .args(["eval", "--checkpoint"])
+        .arg(&dir)
+        .args(["--weights", "/nonexistent/w.safetensors"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/w.safetensors"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -29,6 +29,11 @@ pub struct Args {
     /// in front of each prompt, as seeding does; 0 = zero-shot.
     #[arg(long, default_value_t = 0)]
     pub exemplars: usize,
+    /// Evaluate these policy weights (a safetensors file, e.g. the run's
+    /// `warmup.safetensors`) instead of the checkpoint's, with the checkpoint's config,
+    /// task and exemplar bank. The report's `weights` field names the file.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
     /// Override any config key (`--set sampling.max_new_tokens=64`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -66,6 +71,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     overrides.extend(args.set.iter().cloned());
     let trainer = Trainer::open_checkpoint(&args.checkpoint, &overrides)
         .with_context(|| format!("opening {}", args.checkpoint.display()))?;
+    if let Some(w) = &args.weights {
+        trainer
+            .policy()
+            .load_safetensors(w)
+            .with_context(|| format!("--weights {}", w.display()))?;
+        eprintln!("weights: {}", w.display());
+    }
     let report = trainer.evaluate()?;
     let s = &report.summary;
     eprintln!(
@@ -78,6 +90,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         s.prompts,
         k = s.k
     );
-    println!("{}", serde_json::to_string(&report)?);
+    let mut json = serde_json::to_value(&report)?;
+    if let (Some(w), Some(obj)) = (&args.weights, json.as_object_mut()) {
+        obj.insert("weights".into(), w.display().to_string().into());
+    }
+    println!("{json}");
     Ok(ExitCode::SUCCESS)
 }
