@@ -250,7 +250,10 @@ impl Policy {
             (AttnMask::LeftPads(p), Some(kv))
                 if t == 1
                     && mode == ForwardMode::Inference
-                    && super::decode_attn::applies(&self.rope_cos, &kv.k[0]) =>
+                    && kv
+                        .k
+                        .first()
+                        .is_some_and(|k| super::decode_attn::applies(&self.rope_cos, k)) =>
             {
                 Some(p)
             }
