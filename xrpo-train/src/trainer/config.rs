@@ -443,7 +443,9 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     /// The preset of `xrpo train --model smollm2`: word problems with the chat template,
-    /// the math verifier, a small learning rate, no warm-up.
+    /// the math verifier, a small learning rate, no warm-up, up to 128 new tokens (the
+    /// model's answers run 75–90 tokens; a 48-token cap cut 62–94 % of them before the
+    /// final number), updates in micro-batches of 8 sequences.
     pub fn smollm2() -> Self {
         Self {
             model: "smollm2".into(),
@@ -452,7 +454,7 @@ impl TrainConfig {
             n_fixed: 4,
             micro_batch: 8,
             sampling: SamplingConfig {
-                max_new_tokens: 48,
+                max_new_tokens: 128,
                 temperature: 1.0,
                 top_p: 1.0,
                 top_k: 0,
