@@ -334,7 +334,7 @@ pub struct TrainConfig {
     /// accumulated over micro-batches and equals the whole-batch gradient for every loss
     /// (see `trainer::update`). Bounds the update's memory at the cost of one extra
     /// forward pass without graph. 0 = the whole batch in one pass. Default 0 (tiny
-    /// model); 8 in the SmolLM2 preset, as TRL's `per_device_train_batch_size`.
+    /// model); 4 in the SmolLM2 preset.
     pub micro_batch: usize,
     /// Sampling of rollouts.
     pub sampling: SamplingConfig,
@@ -445,14 +445,15 @@ impl TrainConfig {
     /// The preset of `xrpo train --model smollm2`: word problems with the chat template,
     /// the math verifier, a small learning rate, no warm-up, up to 128 new tokens (the
     /// model's answers run 75–90 tokens; a 48-token cap cut 62–94 % of them before the
-    /// final number), updates in micro-batches of 8 sequences.
+    /// final number), updates in micro-batches of 4 sequences (a micro-batch of 8 seeded
+    /// prompts with 128-token answers peaked at 12 GB).
     pub fn smollm2() -> Self {
         Self {
             model: "smollm2".into(),
             steps: 20,
             prompts_per_step: 4,
             n_fixed: 4,
-            micro_batch: 8,
+            micro_batch: 4,
             sampling: SamplingConfig {
                 max_new_tokens: 128,
                 temperature: 1.0,
