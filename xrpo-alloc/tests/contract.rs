@@ -104,8 +104,20 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// The grouped O(B·(G + log|Q|)) greedy equals the textbook one-at-a-time argmax.
+    ///
+    /// Except at float near-ties: two prompts whose rewards agree but whose Welford sums
+    /// differ in the last bit (m2 = 1.2 vs 1.2000000000000002) have Π values a rounding
+    /// apart, and the two implementations, which round differently, may grant them in
+    /// either order. Such inputs are skipped; exact ties still go by the documented order.
     #[test]
     fn greedy_matches_reference(stats in stats_batch(12), budget in 0usize..80, lambda in 0.0f64..0.3) {
+        let s: Vec<f64> = stats.iter().map(|x| x.sample_std().unwrap_or(0.0)).collect();
+        let near_tie = s.iter().enumerate().any(|(i, a)| {
+            s[i + 1..]
+                .iter()
+                .any(|b| a != b && (a - b).abs() <= 1e-9 * a.abs().max(b.abs()))
+        });
+        prop_assume!(!near_tie);
         let cfg = XrpoConfig { lambda, n_fixed: 8, ..XrpoConfig::default() };
         let mut a = XrpoAllocator::new(cfg.clone()).unwrap();
         let got = a.allocate(&stats, budget).unwrap();
