@@ -333,7 +333,9 @@ impl Trainer {
             .iter()
             .map(|p| self.encode_prompt(&p.prompt))
             .collect::<Result<_, _>>()?;
-        let plain_contexts = contexts.clone();
+        // The zero-shot contexts, kept only where seeded rollouts are scored on them.
+        let plain_contexts = (self.config.seeded_update_context == SeededUpdateContext::Plain)
+            .then(|| contexts.clone());
         let mut seeded = vec![false; q_count];
         let mut seeded_solved = vec![false; q_count];
         let mut seed_attempts = 0usize;
@@ -473,8 +475,8 @@ impl Trainer {
         // spec's default) or, with `seeded_update_context = "plain"`, on its prompt alone.
         let ctx: Vec<Vec<u32>> = rollouts
             .iter()
-            .map(|r| match (r.seeded, self.config.seeded_update_context) {
-                (true, SeededUpdateContext::Plain) => plain_contexts[r.prompt].clone(),
+            .map(|r| match (&plain_contexts, r.seeded) {
+                (Some(plain), true) => plain[r.prompt].clone(),
                 _ => r.context.clone(),
             })
             .collect();
@@ -502,8 +504,6 @@ impl Trainer {
                 diff_n += 1;
             }
         }
-        let loss_value = update.loss;
-        let out_stats = update.stats;
         let mut grads = update.grads;
         let vars = self.optimizer.vars();
         let norm = clip_grad_norm(&mut grads, &vars, self.config.optim.max_grad_norm)?;
@@ -548,10 +548,10 @@ impl Trainer {
                 .count() as f64
                 / rollouts.len().max(1) as f64,
         );
-        m.insert("clip_ratio/low_mean".into(), out_stats.clip_low);
-        m.insert("clip_ratio/high_mean".into(), out_stats.clip_high);
-        m.insert("clip_ratio/region_mean".into(), out_stats.clip_region);
-        m.insert("kl".into(), out_stats.kl);
+        m.insert("clip_ratio/low_mean".into(), update.stats.clip_low);
+        m.insert("clip_ratio/high_mean".into(), update.stats.clip_high);
+        m.insert("clip_ratio/region_mean".into(), update.stats.clip_region);
+        m.insert("kl".into(), update.stats.kl);
         // Monte-Carlo entropy estimate: mean −log π of the sampled tokens.
         let all_lp: Vec<f64> = rollouts
             .iter()
@@ -559,7 +559,7 @@ impl Trainer {
             .collect();
         m.insert("entropy".into(), mean(&all_lp));
         m.insert("num_tokens".into(), lengths.iter().sum());
-        m.insert("loss".into(), loss_value);
+        m.insert("loss".into(), update.loss);
         m.insert("logprob_diff".into(), diff_sum / diff_n.max(1) as f64);
         m.insert("grad_norm".into(), norm.pre_clip);
         m.insert("learning_rate".into(), lr);

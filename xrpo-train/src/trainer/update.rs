@@ -96,12 +96,8 @@ pub(crate) fn policy_gradient(
     };
     if micro == 0 || micro >= n {
         let tl = policy.token_logprobs(contexts, completions)?;
+        // Both are padded to the longest completion, so `reference` lines up.
         let old = tl.logprobs.detach();
-        let l = tl.logprobs.dim(1)?;
-        let reference = match reference {
-            Some(r) => Some(r.pad_with_zeros(1, 0, l - r.dim(1)?)?),
-            None => None,
-        };
         let out = loss.compute(&LossInputs {
             logprobs: &tl.logprobs,
             old_logprobs: &old,
