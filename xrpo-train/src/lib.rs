@@ -8,6 +8,7 @@
 //! swapped for a user's own.
 #![deny(missing_docs)]
 
+pub mod device;
 pub mod eval;
 pub mod loss;
 pub mod model;

@@ -315,6 +315,9 @@ pub struct TrainConfig {
     pub host: Host,
     /// Model: `tiny`, `smollm2`, a `.gguf` file or a checkpoint directory. Default `tiny`.
     pub model: String,
+    /// Where the policy runs: `cpu`, `cuda` or `cuda:N` (`cuda` needs a build with the
+    /// `cuda` feature; see [`crate::device`]). Default `cpu`.
+    pub device: String,
     /// Master seed: weights of the tiny model, task generation, sampling. Default 0.
     pub seed: u64,
     /// RL updates (training steps). Default 300 (the tiny model's RL steps take ~0.1 s;
@@ -400,6 +403,7 @@ impl Default for TrainConfig {
             algorithm: Algorithm::Xrpo,
             host: Host::Grpo,
             model: "tiny".into(),
+            device: "cpu".into(),
             seed: 0,
             steps: 300,
             prompts_per_step: 16,
@@ -567,6 +571,9 @@ impl TrainConfig {
         };
         if self.steps == 0 {
             return bad("steps", "must be >= 1".into());
+        }
+        if let Err(e) = crate::device::cuda_ordinal(&self.device) {
+            return bad("device", e.to_string());
         }
         if self.prompts_per_step == 0 {
             return bad("prompts_per_step", "must be >= 1".into());

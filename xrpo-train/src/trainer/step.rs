@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -140,7 +139,11 @@ impl Trainer {
         config.validate()?;
         let run_dir = RunDir::create(out)?;
         let source: ModelSource = config.model.parse()?;
-        let loaded = weights::load(&source, &Device::Cpu, config.seed)?;
+        let device = crate::device::parse(&config.device).map_err(|e| TrainError::Config {
+            key: "device".into(),
+            message: e.to_string(),
+        })?;
+        let loaded = weights::load(&source, &device, config.seed)?;
         let policy = loaded.policy;
         let reference = if config.loss.kl.beta > 0.0 {
             Some(policy.snapshot()?)
@@ -174,7 +177,20 @@ impl Trainer {
     /// Reopens the run in `dir` at its latest checkpoint. `steps` (if given) replaces the
     /// configured total number of steps.
     pub fn resume(dir: &Path, steps: Option<u64>) -> Result<Self, TrainError> {
+        Self::resume_on(dir, steps, None)
+    }
+
+    /// [`Trainer::resume`] on another device than the run's (`cpu`, `cuda`, `cuda:N`): a
+    /// run started on a GPU can go on on the CPU and back. The checkpoint is the same.
+    pub fn resume_on(
+        dir: &Path,
+        steps: Option<u64>,
+        device: Option<&str>,
+    ) -> Result<Self, TrainError> {
         let mut config = TrainConfig::from_file(&dir.join("config.json"))?;
+        if let Some(d) = device {
+            config.device = d.to_string();
+        }
         if let Some(s) = steps {
             // Keep the LR horizon of the original run unless it was open-ended.
             if config.optim.schedule_steps.is_none() {

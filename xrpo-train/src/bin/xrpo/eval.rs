@@ -34,6 +34,9 @@ pub struct Args {
     /// task and exemplar bank. The report's `weights` field names the file.
     #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
+    /// Where the policy runs: `cpu`, `cuda` or `cuda:N` (default: the run's device).
+    #[arg(long)]
+    pub device: Option<String>,
     /// Override any config key (`--set sampling.max_new_tokens=64`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -68,6 +71,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         overrides.push(format!("eval.temperature={t}"));
     }
     overrides.push(format!("eval.exemplars={}", args.exemplars));
+    if let Some(d) = &args.device {
+        overrides.push(format!("device={}", serde_json::Value::String(d.clone())));
+    }
     overrides.extend(args.set.iter().cloned());
     let trainer = Trainer::open_checkpoint(&args.checkpoint, &overrides)
         .with_context(|| format!("opening {}", args.checkpoint.display()))?;

@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use candle_core::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use xrpo_train::sampler::{SamplingConfig, StopCondition, generate};
@@ -57,18 +56,14 @@ pub struct Args {
     /// log-probabilities).
     #[arg(long)]
     pub json: bool,
-    /// Device: `cpu` or `cuda` (needs a build with the `cuda` feature).
+    /// Device: `cpu`, `cuda` or `cuda:N` (`cuda` needs a build with the `cuda` feature).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }
 
 /// Runs `xrpo generate`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let device = match args.device.as_str() {
-        "cpu" => Device::Cpu,
-        "cuda" => Device::new_cuda(0).context("--device cuda")?,
-        other => anyhow::bail!("--device {other:?}: expected cpu or cuda"),
-    };
+    let device = xrpo_train::device::parse(&args.device).context("--device")?;
     let source: ModelSource = args.model.parse().context("--model")?;
     let t0 = Instant::now();
     let model =

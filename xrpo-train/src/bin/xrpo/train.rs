@@ -34,6 +34,11 @@ pub struct Args {
     /// Continue the run in DIR from its latest checkpoint.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "model", "algorithm", "seed", "out", "set"])]
     pub resume: Option<PathBuf>,
+    /// Where the policy runs: `cpu`, `cuda` or `cuda:N` (the config key `device`; with
+    /// `--resume`, moves the run to this device). `cuda` needs a build with the `cuda`
+    /// feature.
+    #[arg(long)]
+    pub device: Option<String>,
     /// Override any config key, e.g. `--set optim.lr=3e-4 --set loss.kl.beta=0.01`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -71,7 +76,8 @@ fn print_eval(name: &str, e: &EvalReport) {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut trainer = if let Some(dir) = &args.resume {
-        Trainer::resume(dir, args.steps).with_context(|| format!("resuming {}", dir.display()))?
+        Trainer::resume_on(dir, args.steps, args.device.as_deref())
+            .with_context(|| format!("resuming {}", dir.display()))?
     } else {
         let mut config = match &args.config {
             Some(path) => TrainConfig::from_file(path)?,
@@ -93,6 +99,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         if let Some(s) = args.seed {
             overrides.push(format!("seed={s}"));
+        }
+        if let Some(d) = &args.device {
+            overrides.push(format!("device={}", serde_json::Value::String(d.clone())));
         }
         overrides.extend(args.set.iter().cloned());
         config.apply_overrides(&overrides)?;
