@@ -12,7 +12,7 @@ use std::ops::Range;
 use candle_core::backend::BackendStorage;
 
 use candle_core::{
-    CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Error, Layout, Result, Shape, Tensor,
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Error, Layout, Result, Shape, Tensor,
 };
 
 /// The contiguous f32 slice behind `storage`/`layout`, or an error naming the op.
@@ -90,13 +90,52 @@ impl CustomOp1 for Softmax {
     }
 
     fn bwd(&self, _x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
-        let gy = (g * y)?;
-        let s = gy.sum_keepdim(D::Minus1)?;
-        let gx = (gy - y.broadcast_mul(&s)?)?;
-        Ok(Some(match self.scale {
-            1.0 => gx,
-            sc => (gx * sc as f64)?,
-        }))
+        let grad = SoftmaxGrad {
+            causal: self.causal,
+            scale: self.scale,
+        };
+        Ok(Some(y.apply_op2_no_bwd(&g.contiguous()?, &grad)?))
+    }
+}
+
+/// The gradient of [`Softmax`] in one pass over each row:
+/// `∂x = scale · y ⊙ (g − Σ_j g_j y_j)`; masked (causal) entries stay 0.
+struct SoftmaxGrad {
+    causal: Option<usize>,
+    scale: f32,
+}
+
+impl CustomOp2 for SoftmaxGrad {
+    fn name(&self) -> &'static str {
+        "xrpo-softmax-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let y = f32_slice(self.name(), s1, l1)?;
+        let g = f32_slice(self.name(), s2, l2)?;
+        let width = l1.dims().last().copied().unwrap_or(1).max(1);
+        let out = par_rows(y.len() / width, width, |r, dst| {
+            for (i, row) in r.enumerate() {
+                let visible = match self.causal {
+                    Some(t) => (row % t + 1).min(width),
+                    None => width,
+                };
+                let ys = &y[row * width..row * width + visible];
+                let gs = &g[row * width..row * width + visible];
+                let dot: f32 = ys.iter().zip(gs).map(|(a, b)| a * b).sum();
+                let dst = &mut dst[i * width..i * width + visible];
+                for ((d, &yv), &gv) in dst.iter_mut().zip(ys).zip(gs) {
+                    *d = self.scale * yv * (gv - dot);
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
 
@@ -145,16 +184,90 @@ impl CustomOp2 for RmsNorm {
         _y: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let r = (x.sqr()?.mean_keepdim(D::Minus1)? + self.eps)?
-            .sqrt()?
-            .recip()?;
-        let xhat = x.broadcast_mul(&r)?;
-        let u = g.broadcast_mul(w)?;
-        let m = (&u * &xhat)?.mean_keepdim(D::Minus1)?;
-        let gx = (u - xhat.broadcast_mul(&m)?)?.broadcast_mul(&r)?;
         let d = w.dim(0)?;
-        let gw = (g * xhat)?.reshape(((), d))?.sum(0)?;
+        let rows = x.elem_count() / d.max(1);
+        let packed = x.apply_op3_no_bwd(
+            &w.contiguous()?,
+            &g.contiguous()?,
+            &RmsNormGrad { eps: self.eps },
+        )?;
+        let gx = packed.narrow(0, 0, rows)?.reshape(x.shape())?;
+        let gw = packed.narrow(0, rows, 1)?.reshape(d)?;
         Ok((Some(gx), Some(gw)))
+    }
+}
+
+/// Rows per block of the weight-gradient reduction of [`RmsNormGrad`]: partial sums are
+/// taken per fixed block and added in block order, so the result does not depend on
+/// how the pool schedules the blocks (runs stay bit-reproducible).
+const RMS_GRAD_BLOCK: usize = 64;
+
+/// The gradients of [`RmsNorm`] in one pass over each row, packed as `[rows + 1, d]`:
+/// rows `0..rows` hold ∂x, the last row ∂w (see [`RmsNorm`] for the formulas).
+struct RmsNormGrad {
+    eps: f64,
+}
+
+impl CustomOp3 for RmsNormGrad {
+    fn name(&self) -> &'static str {
+        "xrpo-rms-norm-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(self.name(), s1, l1)?;
+        let w = f32_slice(self.name(), s2, l2)?;
+        let g = f32_slice(self.name(), s3, l3)?;
+        let width = w.len().max(1);
+        let rows = x.len() / width;
+        let eps = self.eps as f32;
+        let blocks = rows.div_ceil(RMS_GRAD_BLOCK);
+        let mut out = vec![0f32; (rows + 1) * width];
+        let mut partials = vec![0f32; blocks * width];
+        let gx_ptr = crate::runtime::DisjointOut(out.as_mut_ptr());
+        let gw_ptr = crate::runtime::DisjointOut(partials.as_mut_ptr());
+        crate::runtime::par_ranges(blocks, |bs: Range<usize>| {
+            let (gx_ptr, gw_ptr) = (gx_ptr, gw_ptr);
+            for b in bs {
+                let r0 = b * RMS_GRAD_BLOCK;
+                let r1 = (r0 + RMS_GRAD_BLOCK).min(rows);
+                // SAFETY: block `b` owns rows r0..r1 of ∂x and row `b` of the partials;
+                // blocks are disjoint and both buffers outlive the pool call.
+                let (gx, acc) = unsafe {
+                    (
+                        std::slice::from_raw_parts_mut(gx_ptr.0.add(r0 * width), (r1 - r0) * width),
+                        std::slice::from_raw_parts_mut(gw_ptr.0.add(b * width), width),
+                    )
+                };
+                for (i, row) in (r0..r1).enumerate() {
+                    let xs = &x[row * width..(row + 1) * width];
+                    let gs = &g[row * width..(row + 1) * width];
+                    let ms = xs.iter().map(|v| v * v).sum::<f32>() / width as f32;
+                    let r = 1.0 / (ms + eps).sqrt();
+                    // mean(u ⊙ x̂) with u = g ⊙ w, x̂ = x·r.
+                    let dot: f32 = gs.iter().zip(w).zip(xs).map(|((a, b), c)| a * b * c).sum();
+                    let m = dot * r / width as f32;
+                    let dst = &mut gx[i * width..(i + 1) * width];
+                    for j in 0..width {
+                        let xhat = xs[j] * r;
+                        dst[j] = r * (gs[j] * w[j] - xhat * m);
+                        acc[j] += gs[j] * xhat;
+                    }
+                }
+            }
+        });
+        let gw = &mut out[rows * width..];
+        for part in partials.chunks_exact(width) {
+            gw.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+        }
+        Ok((CpuStorage::F32(out), Shape::from((rows + 1, width))))
     }
 }
 
@@ -385,13 +498,59 @@ impl CustomOp2 for SwiGlu {
         _res: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let sig = candle_nn::ops::sigmoid(&a.detach())?;
-        let silu = (a * &sig)?;
-        // σ(a)(1 + a(1 − σ(a))) = σ + silu·(1 − σ)
-        let dsilu = (&sig + (&silu * (1.0 - &sig)?)?)?;
-        let ga = ((g * b)? * dsilu)?;
-        let gb = (g * silu)?;
+        let packed = a.apply_op3_no_bwd(&b.contiguous()?, &g.contiguous()?, &SwiGluGrad)?;
+        let ga = packed.narrow(0, 0, 1)?.reshape(a.shape())?;
+        let gb = packed.narrow(0, 1, 1)?.reshape(a.shape())?;
         Ok((Some(ga), Some(gb)))
+    }
+}
+
+/// The gradients of [`SwiGlu`] in one pass, packed as `[2, n]` (∂a, then ∂b), with
+/// σ = sigmoid(a): ∂a = g ⊙ b ⊙ (σ + silu(a)(1 − σ)), ∂b = g ⊙ silu(a).
+struct SwiGluGrad;
+
+impl CustomOp3 for SwiGluGrad {
+    fn name(&self) -> &'static str {
+        "xrpo-swiglu-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let a = f32_slice(self.name(), s1, l1)?;
+        let b = f32_slice(self.name(), s2, l2)?;
+        let g = f32_slice(self.name(), s3, l3)?;
+        let n = a.len();
+        let width = l1.dims().last().copied().unwrap_or(1).max(1);
+        let rows = n / width;
+        let mut out = vec![0f32; 2 * n];
+        let ptr = crate::runtime::DisjointOut(out.as_mut_ptr());
+        crate::runtime::par_ranges(rows, |r: Range<usize>| {
+            let p = ptr;
+            let (lo, hi) = (r.start * width, r.end * width);
+            // SAFETY: rows `r` of both halves belong to this worker alone, and `out`
+            // outlives the pool call.
+            let (ga, gb) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(p.0.add(lo), hi - lo),
+                    std::slice::from_raw_parts_mut(p.0.add(n + lo), hi - lo),
+                )
+            };
+            for i in 0..hi - lo {
+                let (x, y, gv) = (a[lo + i], b[lo + i], g[lo + i]);
+                let sig = 1.0 / (1.0 + (-x).exp());
+                let silu = x * sig;
+                ga[i] = gv * y * (sig + silu * (1.0 - sig));
+                gb[i] = gv * silu;
+            }
+        });
+        Ok((CpuStorage::F32(out), Shape::from((2, n))))
     }
 }
 
@@ -417,4 +576,120 @@ pub(crate) fn target_logprob(logits: &Tensor, targets: &Tensor) -> Result<Tensor
     logits
         .contiguous()?
         .apply_op2(&targets.flatten_all()?.contiguous()?, TargetLogprob)
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{D, Device, Var};
+
+    use super::*;
+
+    fn randn(shape: &[usize], seed: u64) -> Tensor {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, StandardNormal};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let n = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// Gradients of `Σ f(inputs) ⊙ probe` for each input, through `f`.
+    fn grads(inputs: &[Tensor], probe: &Tensor, f: impl Fn(&[Tensor]) -> Tensor) -> Vec<Tensor> {
+        let vars: Vec<Var> = inputs
+            .iter()
+            .map(|t| Var::from_tensor(t).unwrap())
+            .collect();
+        let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+        let loss = (f(&ts) * probe).unwrap().sum_all().unwrap();
+        let g = loss.backward().unwrap();
+        ts.iter().map(|t| g.get(t).unwrap().clone()).collect()
+    }
+
+    #[test]
+    fn rms_norm_gradients_match_the_composed_form_across_blocks() {
+        // 150 rows: three reduction blocks, the last one partial.
+        let (x, w, probe) = (randn(&[150, 24], 1), randn(&[24], 2), randn(&[150, 24], 3));
+        let eps = 1e-5;
+        let fused = grads(&[x.clone(), w.clone()], &probe, |t| {
+            rms_norm(&t[0], &t[1], eps).unwrap()
+        });
+        let composed = grads(&[x, w], &probe, |t| {
+            let r = (t[0].sqr().unwrap().mean_keepdim(D::Minus1).unwrap() + eps)
+                .unwrap()
+                .sqrt()
+                .unwrap()
+                .recip()
+                .unwrap();
+            t[0].broadcast_mul(&r)
+                .unwrap()
+                .broadcast_mul(&t[1])
+                .unwrap()
+        });
+        for (f, c) in fused.iter().zip(&composed) {
+            assert_eq!(f.dims(), c.dims());
+            let d = max_diff(f, c);
+            assert!(d < 1e-4, "rms_norm gradient differs by {d}");
+        }
+    }
+
+    #[test]
+    fn softmax_and_swiglu_gradients_match_the_composed_form() {
+        let x = randn(&[6, 10], 4);
+        let probe = randn(&[6, 10], 5);
+        let fused = grads(std::slice::from_ref(&x), &probe, |t| {
+            softmax(&t[0]).unwrap()
+        });
+        let composed = grads(std::slice::from_ref(&x), &probe, |t| {
+            candle_nn::ops::softmax(&t[0], D::Minus1).unwrap()
+        });
+        let d = max_diff(&fused[0], &composed[0]);
+        assert!(d < 1e-5, "softmax gradient differs by {d}");
+
+        // Causal: rows are query positions `row mod t` over t keys, scaled by 0.5.
+        let t = 5;
+        let s = randn(&[2, t, t], 6);
+        let probe = randn(&[2, t, t], 7);
+        let fused = grads(std::slice::from_ref(&s), &probe, |v| {
+            causal_softmax(&v[0], t, 0.5).unwrap()
+        });
+        let mask: Vec<f32> = (0..t * t)
+            .map(|i| {
+                if i % t > i / t {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, (t, t), &Device::Cpu).unwrap();
+        let composed = grads(std::slice::from_ref(&s), &probe, |v| {
+            let z = (&v[0] * 0.5).unwrap().broadcast_add(&mask).unwrap();
+            candle_nn::ops::softmax(&z, D::Minus1).unwrap()
+        });
+        let d = max_diff(&fused[0], &composed[0]);
+        assert!(d < 1e-5, "causal softmax gradient differs by {d}");
+
+        let (a, b, probe) = (randn(&[7, 9], 8), randn(&[7, 9], 9), randn(&[7, 9], 10));
+        let fused = grads(&[a.clone(), b.clone()], &probe, |t| {
+            swiglu(&t[0], &t[1]).unwrap()
+        });
+        let composed = grads(&[a, b], &probe, |t| (t[0].silu().unwrap() * &t[1]).unwrap());
+        for (f, c) in fused.iter().zip(&composed) {
+            let d = max_diff(f, c);
+            assert!(d < 1e-5, "swiglu gradient differs by {d}");
+        }
+    }
 }
