@@ -281,6 +281,22 @@ impl Policy {
         for (li, layer) in self.layers.iter().enumerate() {
             // Attention block.
             let xn = self.rms_norm(&x, &layer.input_norm, mode)?;
+            if fused_causal {
+                // Training: layout moves and RoPE fused into one op per projection, the
+                // causal softmax masks and scales itself.
+                let q = self.linear(&xn, &layer.q, layer.q_bias.as_ref(), mode)?;
+                let k = self.linear(&xn, &layer.k, layer.k_bias.as_ref(), mode)?;
+                let v = self.linear(&xn, &layer.v, layer.v_bias.as_ref(), mode)?;
+                use super::fused::{merge_heads, split_heads};
+                let q = split_heads(&q, &cos, &sin, (b, h, t, hd), true, (b, kvh, g * t, hd))?;
+                let k = split_heads(&k, &cos, &sin, (b, kvh, t, hd), true, (b, kvh, t, hd))?;
+                let v = split_heads(&v, &cos, &sin, (b, kvh, t, hd), false, (b, kvh, t, hd))?;
+                let p = super::fused::causal_softmax(&q.matmul(&k.t()?)?, t, scale)?;
+                let attn = merge_heads(&p.matmul(&v)?, &cos, &sin, (b, h, t, hd))?;
+                x = (x + self.linear(&attn, &layer.o, None, mode)?)?;
+                x = self.mlp(x, layer, mode)?;
+                continue;
+            }
             let heads = |y: Tensor, nh: usize| -> Result<Tensor, ModelError> {
                 Ok(y.reshape((b, t, nh, hd))?.transpose(1, 2)?.contiguous()?)
             };
