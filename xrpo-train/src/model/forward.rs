@@ -112,6 +112,10 @@ impl Policy {
             ForwardMode::Inference if super::small_gemm::applies(x, &w) => {
                 super::small_gemm::matmul_wt(x, &w)?
             }
+            // Training on the CPU: our op, its products on the kernels' pool.
+            ForwardMode::Differentiable if super::train_linear::applies(x, &w) => {
+                super::train_linear::linear(x, &w)?
+            }
             _ => x.matmul(&w.t()?)?,
         };
         Ok(match b {

@@ -1,0 +1,285 @@
+//! The linear layers of the training forward on the CPU, `y = x·Wᵀ`, as our own op with
+//! an explicit backward, its three matrix products run on the same thread pool as every
+//! other kernel of the step.
+//!
+//! candle's CPU matmul runs the `gemm` crate on rayon's pool while candle's own pool
+//! (which runs the element-wise ops and our fused kernels) busy-waits for its next op.
+//! On the tiny model's shapes (2048 rows × 128–352 columns) `gemm` also often keeps one
+//! rayon thread busy: `perf` showed one core doing the product and the other spinning.
+//! Here every product is split into equal blocks of output rows, one `gemm` call without
+//! internal threading per block, spread over [`crate::runtime::par_ranges`]. Each output
+//! element is computed by one call in a fixed order, so results do not depend on which
+//! worker took which block. The backward needs no transposed copy: the weight gradient
+//! `gᵀ·x` comes out in W's own `[out, in]` layout.
+
+use candle_core::{CpuStorage, CustomOp2, DType, Error, Layout, Result, Shape, Tensor};
+
+use super::fused::f32_slice;
+
+/// Which product of two row-major matrices `a`, `b`.
+#[derive(Clone, Copy, Debug)]
+enum Product {
+    /// `a[m, k] · b[n, k]ᵀ` → `[m, n]` (the forward `x·Wᵀ`).
+    ABt,
+    /// `a[m, k] · b[k, n]` → `[m, n]` (the input gradient `g·W`).
+    AB,
+    /// `a[k, m]ᵀ · b[k, n]` → `[m, n]` (the weight gradient `gᵀ·x`).
+    AtB,
+}
+
+/// A strided view of a row-major matrix for `gemm`: element `(i, j)` at
+/// `ptr + i·rs + j·cs`.
+#[derive(Clone, Copy)]
+struct View {
+    rs: isize,
+    cs: isize,
+}
+
+impl Product {
+    /// `(m, n, k)` and the views of the left and right operands as `gemm` reads them.
+    fn plan(
+        self,
+        a: (usize, usize),
+        b: (usize, usize),
+    ) -> Result<(usize, usize, usize, View, View)> {
+        let row_major = |cols: usize| View {
+            rs: cols as isize,
+            cs: 1,
+        };
+        let transposed = |cols: usize| View {
+            rs: 1,
+            cs: cols as isize,
+        };
+        let (m, n, k, lhs, rhs) = match self {
+            Product::ABt => (a.0, b.0, a.1, row_major(a.1), transposed(b.1)),
+            Product::AB => (a.0, b.1, a.1, row_major(a.1), row_major(b.1)),
+            Product::AtB => (a.1, b.1, a.0, transposed(a.1), row_major(b.1)),
+        };
+        let k_rhs = match self {
+            Product::ABt => b.1,
+            Product::AB | Product::AtB => b.0,
+        };
+        if k != k_rhs {
+            return Err(Error::Msg(format!(
+                "xrpo-linear {self:?}: inner dimensions {k} and {k_rhs} differ ({a:?}, {b:?})"
+            )));
+        }
+        Ok((m, n, k, lhs, rhs))
+    }
+}
+
+/// Rows of the output per block: an equal share per thread, a multiple of 16.
+fn block_rows(m: usize) -> usize {
+    let threads = candle_core::utils::get_num_threads().max(1);
+    m.div_ceil(threads).next_multiple_of(16).max(16)
+}
+
+/// The matrix product `op(a, b)` of two contiguous f32 matrices, in parallel blocks of
+/// output rows.
+fn product(
+    op: Product,
+    a: &[f32],
+    a_dims: (usize, usize),
+    b: &[f32],
+    b_dims: (usize, usize),
+) -> Result<Vec<f32>> {
+    let (m, n, k, lhs, rhs) = op.plan(a_dims, b_dims)?;
+    let mut out = vec![0f32; m * n];
+    if m == 0 || n == 0 {
+        return Ok(out);
+    }
+    let rows = block_rows(m);
+    let out_ptr = crate::runtime::DisjointOut(out.as_mut_ptr());
+    crate::runtime::par_ranges(m.div_ceil(rows), |blocks| {
+        // The whole wrapper (Sync), not its raw-pointer field, is captured.
+        let dst = out_ptr;
+        for blk in blocks {
+            let r0 = blk * rows;
+            let mb = rows.min(m - r0);
+            // SAFETY: block `blk` writes output rows r0..r0+mb only (disjoint from every
+            // other block), inside `out`, which outlives the pool call; the operand views
+            // stay inside `a` and `b` because `plan` checked the dimensions against the
+            // slices' shapes, and r0 + mb <= m.
+            unsafe {
+                gemm::gemm(
+                    mb,
+                    n,
+                    k,
+                    dst.0.add(r0 * n),
+                    1,
+                    n as isize,
+                    false,
+                    a.as_ptr().offset(r0 as isize * lhs.rs),
+                    lhs.cs,
+                    lhs.rs,
+                    b.as_ptr(),
+                    rhs.cs,
+                    rhs.rs,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        }
+    });
+    Ok(out)
+}
+
+/// The 2-D dims of a matrix operand, or an error naming the op.
+fn dims2(layout: &Layout) -> Result<(usize, usize)> {
+    match layout.dims() {
+        &[r, c] => Ok((r, c)),
+        d => Err(Error::Msg(format!(
+            "xrpo-linear: expected a matrix, got dims {d:?}"
+        ))),
+    }
+}
+
+/// A product without backward (the pieces of [`Linear`]'s gradient).
+struct Mm(Product);
+
+impl CustomOp2 for Mm {
+    fn name(&self) -> &'static str {
+        "xrpo-matmul"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (a, b) = (
+            f32_slice(self.name(), s1, l1)?,
+            f32_slice(self.name(), s2, l2)?,
+        );
+        let (ad, bd) = (dims2(l1)?, dims2(l2)?);
+        let (m, n, ..) = self.0.plan(ad, bd)?;
+        let out = product(self.0, a, ad, b, bd)?;
+        Ok((CpuStorage::F32(out), Shape::from((m, n))))
+    }
+}
+
+/// `x[N, in] · W[out, in]ᵀ` with gradients ∂x = g·W and ∂W = gᵀ·x.
+struct Linear;
+
+impl CustomOp2 for Linear {
+    fn name(&self) -> &'static str {
+        "xrpo-linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        Mm(Product::ABt).cpu_fwd(s1, l1, s2, l2)
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = g.contiguous()?;
+        let gx = g.apply_op2_no_bwd(w, &Mm(Product::AB))?;
+        let gw = g.apply_op2_no_bwd(x, &Mm(Product::AtB))?;
+        Ok((Some(gx), Some(gw)))
+    }
+}
+
+/// Whether [`linear`] applies: CPU, f32, a matrix input and weight.
+pub(crate) fn applies(x: &Tensor, w: &Tensor) -> bool {
+    x.device().is_cpu()
+        && x.dtype() == DType::F32
+        && w.dtype() == DType::F32
+        && x.rank() == 2
+        && w.rank() == 2
+}
+
+/// Differentiable `x·Wᵀ` for `x: [N, in]`, `w: [out, in]` (see the module docs).
+pub(crate) fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op2(&w.contiguous()?, Linear)
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{Device, Var};
+
+    use super::*;
+
+    fn randn(shape: (usize, usize), seed: u64) -> Tensor {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, StandardNormal};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let v: Vec<f32> = (0..shape.0 * shape.1)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    fn max_rel_diff(a: &Tensor, b: &Tensor) -> f32 {
+        let scale = b
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+        d.to_scalar::<f32>().unwrap() / scale.max(1e-6)
+    }
+
+    #[test]
+    fn output_and_gradients_match_candle_matmul() {
+        // Row counts that do not divide into the blocks evenly, and a single row.
+        for (n, din, dout) in [(2048, 128, 352), (37, 24, 17), (1, 8, 5), (130, 96, 33)] {
+            let (x, w, probe) = (
+                randn((n, din), 1),
+                randn((dout, din), 2),
+                randn((n, dout), 3),
+            );
+            let run = |ours: bool| {
+                let (xv, wv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap());
+                let y = if ours {
+                    linear(xv.as_tensor(), wv.as_tensor()).unwrap()
+                } else {
+                    xv.as_tensor().matmul(&wv.as_tensor().t().unwrap()).unwrap()
+                };
+                let g = (&y * &probe)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap();
+                let gx = g.get(xv.as_tensor()).unwrap().clone();
+                let gw = g.get(wv.as_tensor()).unwrap().clone();
+                (y, gx, gw)
+            };
+            let (a, b) = (run(true), run(false));
+            for (name, p, q) in [("y", &a.0, &b.0), ("dx", &a.1, &b.1), ("dw", &a.2, &b.2)] {
+                assert_eq!(p.dims(), q.dims(), "{name} at {n}x{din}x{dout}");
+                let d = max_rel_diff(p, q);
+                assert!(
+                    d < 1e-5,
+                    "{name} at {n}x{din}x{dout} differs by {d} (relative)"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mismatched_inner_dimensions_are_an_error() {
+        let (x, w) = (randn((4, 3), 1), randn((5, 2), 2));
+        let err = linear(&x, &w).unwrap_err().to_string();
+        assert!(err.contains("inner dimensions"), "{err}");
+    }
+}
