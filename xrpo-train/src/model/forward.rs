@@ -243,7 +243,7 @@ impl Policy {
             None => t,
         };
         // [b|1, t, n] → [b|1, 1, 1, t, n] to broadcast over (kv head, group).
-        // The causal softmax kernel masks on the fly; every other path adds a mask.
+        // The fused training attention masks on the fly; every other path adds a mask.
         let fused_causal = matches!(mask, AttnMask::Causal)
             && cache.is_none()
             && mode == ForwardMode::Differentiable
@@ -286,8 +286,8 @@ impl Policy {
             // Attention block.
             let xn = self.rms_norm(&x, &layer.input_norm, mode)?;
             if fused_causal {
-                // Training: layout moves and RoPE fused into one op per projection, the
-                // causal softmax masks and scales itself.
+                // Training: layout moves and RoPE fused into one op per projection, and
+                // attention as one op that recomputes its probabilities in the backward.
                 let q = self.linear(&xn, &layer.q, layer.q_bias.as_ref(), mode)?;
                 let k = self.linear(&xn, &layer.k, layer.k_bias.as_ref(), mode)?;
                 let v = self.linear(&xn, &layer.v, layer.v_bias.as_ref(), mode)?;
@@ -295,8 +295,8 @@ impl Policy {
                 let q = split_heads(&q, &cos, &sin, (b, h, t, hd), true, (b, kvh, g * t, hd))?;
                 let k = split_heads(&k, &cos, &sin, (b, kvh, t, hd), true, (b, kvh, t, hd))?;
                 let v = split_heads(&v, &cos, &sin, (b, kvh, t, hd), false, (b, kvh, t, hd))?;
-                let p = super::fused::causal_softmax(&q.matmul(&k.t()?)?, t, scale)?;
-                let attn = merge_heads(&p.matmul(&v)?, &cos, &sin, (b, h, t, hd))?;
+                let o = super::train_attn::causal_attention(&q, &k, &v, scale)?;
+                let attn = merge_heads(&o, &cos, &sin, (b, h, t, hd))?;
                 x = (x + self.linear(&attn, &layer.o, None, mode)?)?;
                 x = self.mlp(x, layer, mode)?;
                 continue;
@@ -314,8 +314,8 @@ impl Policy {
                 kvh,
             )?;
             let q = self.rope(&q, &cos, &sin, mode)?;
-            // The fused causal softmax and decode attention apply 1/√d themselves.
-            let q = if fused_causal || decode_pads.is_some() {
+            // The fused decode attention applies 1/√d itself.
+            let q = if decode_pads.is_some() {
                 q
             } else {
                 (q * scale)?
@@ -351,10 +351,7 @@ impl Policy {
                     .reshape((b, kvh, g * t, n_keys))?,
                 None => scores,
             };
-            let p = match fused_causal {
-                true => super::fused::causal_softmax(&scores, t, scale)?,
-                false => Self::softmax(&scores, mode)?,
-            };
+            let p = Self::softmax(&scores, mode)?;
             let attn = p
                 .matmul(&v)?
                 .reshape((b, h, t, hd))?

@@ -46,17 +46,8 @@ fn par_rows(rows: usize, width: usize, f: impl Fn(Range<usize>, &mut [f32]) + Sy
     out
 }
 
-/// Softmax over the last dimension of `scale · x`.
-/// Gradient: ∂x = scale · y ⊙ (g − Σ_j g_j y_j).
-///
-/// With `causal: Some(t)` the input is attention scores whose rows are query positions
-/// `row mod t` and whose `t` columns are key positions; keys after the query get
-/// probability 0 without a mask tensor being built or added.
-struct Softmax {
-    causal: Option<usize>,
-    /// Multiplies the input first: softmax(scale · x) (attention's 1/√d folded in).
-    scale: f32,
-}
+/// Softmax over the last dimension. Gradient: ∂x = y ⊙ (g − Σ_j g_j y_j).
+struct Softmax;
 
 impl CustomOp1 for Softmax {
     fn name(&self) -> &'static str {
@@ -69,17 +60,12 @@ impl CustomOp1 for Softmax {
         let rows = x.len() / width;
         let out = par_rows(rows, width, |r, dst| {
             for (i, row) in r.enumerate() {
-                let visible = match self.causal {
-                    Some(t) => (row % t + 1).min(width),
-                    None => width,
-                };
-                let src = &x[row * width..row * width + visible];
-                let dst = &mut dst[i * width..i * width + visible];
-                let sc = self.scale;
-                let m = src.iter().copied().fold(f32::NEG_INFINITY, f32::max) * sc;
+                let src = &x[row * width..(row + 1) * width];
+                let dst = &mut dst[i * width..(i + 1) * width];
+                let m = src.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let mut sum = 0f32;
                 for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = (s * sc - m).exp();
+                    *d = (s - m).exp();
                     sum += *d;
                 }
                 let inv = 1.0 / sum;
@@ -90,20 +76,12 @@ impl CustomOp1 for Softmax {
     }
 
     fn bwd(&self, _x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
-        let grad = SoftmaxGrad {
-            causal: self.causal,
-            scale: self.scale,
-        };
-        Ok(Some(y.apply_op2_no_bwd(&g.contiguous()?, &grad)?))
+        Ok(Some(y.apply_op2_no_bwd(&g.contiguous()?, &SoftmaxGrad)?))
     }
 }
 
-/// The gradient of [`Softmax`] in one pass over each row:
-/// `∂x = scale · y ⊙ (g − Σ_j g_j y_j)`; masked (causal) entries stay 0.
-struct SoftmaxGrad {
-    causal: Option<usize>,
-    scale: f32,
-}
+/// The gradient of [`Softmax`] in one pass over each row: `∂x = y ⊙ (g − Σ_j g_j y_j)`.
+struct SoftmaxGrad;
 
 impl CustomOp2 for SoftmaxGrad {
     fn name(&self) -> &'static str {
@@ -122,16 +100,12 @@ impl CustomOp2 for SoftmaxGrad {
         let width = l1.dims().last().copied().unwrap_or(1).max(1);
         let out = par_rows(y.len() / width, width, |r, dst| {
             for (i, row) in r.enumerate() {
-                let visible = match self.causal {
-                    Some(t) => (row % t + 1).min(width),
-                    None => width,
-                };
-                let ys = &y[row * width..row * width + visible];
-                let gs = &g[row * width..row * width + visible];
+                let ys = &y[row * width..(row + 1) * width];
+                let gs = &g[row * width..(row + 1) * width];
                 let dot: f32 = ys.iter().zip(gs).map(|(a, b)| a * b).sum();
-                let dst = &mut dst[i * width..i * width + visible];
+                let dst = &mut dst[i * width..(i + 1) * width];
                 for ((d, &yv), &gv) in dst.iter_mut().zip(ys).zip(gs) {
-                    *d = self.scale * yv * (gv - dot);
+                    *d = yv * (gv - dot);
                 }
             }
         });
@@ -619,19 +593,7 @@ pub(crate) fn supported(x: &Tensor) -> bool {
 
 /// Differentiable softmax over the last dimension (fused on CPU f32).
 pub(crate) fn softmax(x: &Tensor) -> Result<Tensor> {
-    x.contiguous()?.apply_op1(Softmax {
-        causal: None,
-        scale: 1.0,
-    })
-}
-
-/// Differentiable causal softmax of `scale ·` attention scores `[.., g·t, t]` whose row
-/// `r` is query position `r mod t` (fused on CPU f32).
-pub(crate) fn causal_softmax(x: &Tensor, t: usize, scale: f64) -> Result<Tensor> {
-    x.contiguous()?.apply_op1(Softmax {
-        causal: Some(t),
-        scale: scale as f32,
-    })
+    x.contiguous()?.apply_op1(Softmax)
 }
 
 /// SwiGLU activation `silu(a) ⊙ b`, with σ the logistic function:
@@ -829,30 +791,6 @@ mod tests {
         });
         let d = max_diff(&fused[0], &composed[0]);
         assert!(d < 1e-5, "softmax gradient differs by {d}");
-
-        // Causal: rows are query positions `row mod t` over t keys, scaled by 0.5.
-        let t = 5;
-        let s = randn(&[2, t, t], 6);
-        let probe = randn(&[2, t, t], 7);
-        let fused = grads(std::slice::from_ref(&s), &probe, |v| {
-            causal_softmax(&v[0], t, 0.5).unwrap()
-        });
-        let mask: Vec<f32> = (0..t * t)
-            .map(|i| {
-                if i % t > i / t {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, (t, t), &Device::Cpu).unwrap();
-        let composed = grads(std::slice::from_ref(&s), &probe, |v| {
-            let z = (&v[0] * 0.5).unwrap().broadcast_add(&mask).unwrap();
-            candle_nn::ops::softmax(&z, D::Minus1).unwrap()
-        });
-        let d = max_diff(&fused[0], &composed[0]);
-        assert!(d < 1e-5, "causal softmax gradient differs by {d}");
 
         let (a, b, probe) = (randn(&[7, 9], 8), randn(&[7, 9], 9), randn(&[7, 9], 10));
         let fused = grads(&[a.clone(), b.clone()], &probe, |t| {

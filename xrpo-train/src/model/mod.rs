@@ -38,6 +38,7 @@ mod fused;
 mod logprobs;
 mod policy;
 mod small_gemm;
+mod train_attn;
 mod train_linear;
 
 pub use config::ModelConfig;

@@ -27,26 +27,87 @@ enum Product {
     AtB,
 }
 
-/// A strided view of a row-major matrix for `gemm`: element `(i, j)` at
-/// `ptr + i·rs + j·cs`.
+/// A strided matrix operand for [`mm`]: element `(i, j)` at `data[i·rs + j·cs]`.
 #[derive(Clone, Copy)]
-struct View {
-    rs: isize,
-    cs: isize,
+pub(super) struct Operand<'a> {
+    pub(super) data: &'a [f32],
+    pub(super) rs: isize,
+    pub(super) cs: isize,
+}
+
+impl Operand<'_> {
+    /// Whether every element of a `rows × cols` matrix lies inside `data`.
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0
+            || cols == 0
+            || ((rows - 1) as isize * self.rs + (cols - 1) as isize * self.cs)
+                < self.data.len() as isize
+    }
+}
+
+/// `dst[m, n] (row-major) = scale · lhs[m, k] · rhs[k, n]`, one single-threaded `gemm`
+/// call. Panics if an operand does not hold its matrix (a bug in the caller: every
+/// caller derives the strides from checked shapes).
+pub(super) fn mm(
+    dst: &mut [f32],
+    (m, n, k): (usize, usize, usize),
+    lhs: Operand<'_>,
+    rhs: Operand<'_>,
+    scale: f32,
+) {
+    assert!(
+        dst.len() >= m * n && lhs.fits(m, k) && rhs.fits(k, n),
+        "mm: operand out of bounds"
+    );
+    assert!(
+        lhs.rs >= 0 && lhs.cs >= 0 && rhs.rs >= 0 && rhs.cs >= 0,
+        "mm: negative stride"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the asserts above keep every element gemm reads inside `lhs.data` and
+    // `rhs.data` and every element it writes inside `dst` (row-major, m × n).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.data.as_ptr(),
+            lhs.cs,
+            lhs.rs,
+            rhs.data.as_ptr(),
+            rhs.cs,
+            rhs.rs,
+            0.0,
+            scale,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
 }
 
 impl Product {
-    /// `(m, n, k)` and the views of the left and right operands as `gemm` reads them.
-    fn plan(
+    /// `(m, n, k)` and the strides of the left and right operands as `gemm` reads them
+    /// (their `data` is filled in by the caller).
+    fn plan<'a>(
         self,
         a: (usize, usize),
         b: (usize, usize),
-    ) -> Result<(usize, usize, usize, View, View)> {
-        let row_major = |cols: usize| View {
+    ) -> Result<(usize, usize, usize, Operand<'a>, Operand<'a>)> {
+        let row_major = |cols: usize| Operand {
+            data: &[],
             rs: cols as isize,
             cs: 1,
         };
-        let transposed = |cols: usize| View {
+        let transposed = |cols: usize| Operand {
+            data: &[],
             rs: 1,
             cs: cols as isize,
         };
@@ -96,33 +157,15 @@ fn product(
         for blk in blocks {
             let r0 = blk * rows;
             let mb = rows.min(m - r0);
-            // SAFETY: block `blk` writes output rows r0..r0+mb only (disjoint from every
-            // other block), inside `out`, which outlives the pool call; the operand views
-            // stay inside `a` and `b` because `plan` checked the dimensions against the
-            // slices' shapes, and r0 + mb <= m.
-            unsafe {
-                gemm::gemm(
-                    mb,
-                    n,
-                    k,
-                    dst.0.add(r0 * n),
-                    1,
-                    n as isize,
-                    false,
-                    a.as_ptr().offset(r0 as isize * lhs.rs),
-                    lhs.cs,
-                    lhs.rs,
-                    b.as_ptr(),
-                    rhs.cs,
-                    rhs.rs,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+            // SAFETY: block `blk` owns output rows r0..r0+mb (disjoint from every other
+            // block) of `out`, which outlives the pool call.
+            let dst = unsafe { std::slice::from_raw_parts_mut(dst.0.add(r0 * n), mb * n) };
+            let lhs_rows = &a[r0 * lhs.rs as usize..];
+            let lhs = Operand {
+                data: lhs_rows,
+                ..lhs
+            };
+            mm(dst, (mb, n, k), lhs, Operand { data: b, ..rhs }, 1.0);
         }
     });
     Ok(out)
