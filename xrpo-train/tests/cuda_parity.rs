@@ -43,21 +43,13 @@ fn batch(vocab: usize) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
     (prompts, completions)
 }
 
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    let t = t.to_device(&Device::Cpu).unwrap().flatten_all().unwrap();
+    t.to_vec1::<f32>().unwrap()
+}
+
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    let a = a
-        .to_device(&Device::Cpu)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
-    let b = b
-        .to_device(&Device::Cpu)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
+    let (a, b) = (to_vec(a), to_vec(b));
     assert_eq!(a.len(), b.len());
     a.iter()
         .zip(&b)
@@ -66,14 +58,7 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 }
 
 fn max_abs(a: &Tensor) -> f32 {
-    let a = a
-        .to_device(&Device::Cpu)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
-    a.iter().map(|x| x.abs()).fold(0.0, f32::max)
+    to_vec(a).iter().map(|x| x.abs()).fold(0.0, f32::max)
 }
 
 #[test]

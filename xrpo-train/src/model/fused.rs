@@ -714,31 +714,10 @@ pub(crate) fn target_logprob(logits: &Tensor, targets: &Tensor) -> Result<Tensor
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{D, Device, Var};
+    use candle_core::{D, Var};
 
+    use super::super::test_util::{max_diff, randn};
     use super::*;
-
-    fn randn(shape: &[usize], seed: u64) -> Tensor {
-        use rand::SeedableRng;
-        use rand_distr::{Distribution, StandardNormal};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let n = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
 
     /// Gradients of `Σ f(inputs) ⊙ probe` for each input, through `f`.
     fn grads(inputs: &[Tensor], probe: &Tensor, f: impl Fn(&[Tensor]) -> Tensor) -> Vec<Tensor> {

@@ -38,6 +38,8 @@ mod fused;
 mod logprobs;
 mod policy;
 mod small_gemm;
+#[cfg(test)]
+mod test_util;
 mod train_attn;
 mod train_linear;
 

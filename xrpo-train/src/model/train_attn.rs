@@ -263,16 +263,8 @@ pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -
 mod tests {
     use candle_core::{D, Device, Var};
 
+    use super::super::test_util::{max_diff, randn};
     use super::*;
-
-    fn randn(shape: &[usize], seed: u64) -> Tensor {
-        use rand::SeedableRng;
-        use rand_distr::{Distribution, StandardNormal};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let n = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
 
     /// The same attention from elementary candle ops, with an explicit mask.
     fn composed(q: &Tensor, k: &Tensor, v: &Tensor, t: usize, scale: f64) -> Tensor {
@@ -336,15 +328,7 @@ mod tests {
             };
             let (a, c) = (run(true), run(false));
             for (i, name) in ["o", "dq", "dk", "dv"].iter().enumerate() {
-                let (x, y) = (&a[i], &c[i]);
-                let diff = (x - y)
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
+                let diff = max_diff(&a[i], &c[i]);
                 assert!(
                     diff < 1e-5,
                     "{name} differs by {diff} at b={b} kv={kv} g={g} t={t} hd={hd}"

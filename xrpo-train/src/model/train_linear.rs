@@ -255,40 +255,19 @@ pub(crate) fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{Device, Var};
+    use candle_core::Var;
 
+    use super::super::test_util::{max_rel_diff, randn};
     use super::*;
-
-    fn randn(shape: (usize, usize), seed: u64) -> Tensor {
-        use rand::SeedableRng;
-        use rand_distr::{Distribution, StandardNormal};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let v: Vec<f32> = (0..shape.0 * shape.1)
-            .map(|_| StandardNormal.sample(&mut rng))
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
-
-    fn max_rel_diff(a: &Tensor, b: &Tensor) -> f32 {
-        let scale = b
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
-        d.to_scalar::<f32>().unwrap() / scale.max(1e-6)
-    }
 
     #[test]
     fn output_and_gradients_match_candle_matmul() {
         // Row counts that do not divide into the blocks evenly, and a single row.
         for (n, din, dout) in [(2048, 128, 352), (37, 24, 17), (1, 8, 5), (130, 96, 33)] {
             let (x, w, probe) = (
-                randn((n, din), 1),
-                randn((dout, din), 2),
-                randn((n, dout), 3),
+                randn(&[n, din], 1),
+                randn(&[dout, din], 2),
+                randn(&[n, dout], 3),
             );
             let run = |ours: bool| {
                 let (xv, wv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap());
@@ -321,7 +300,7 @@ mod tests {
 
     #[test]
     fn mismatched_inner_dimensions_are_an_error() {
-        let (x, w) = (randn((4, 3), 1), randn((5, 2), 2));
+        let (x, w) = (randn(&[4, 3], 1), randn(&[5, 2], 2));
         let err = linear(&x, &w).unwrap_err().to_string();
         assert!(err.contains("inner dimensions"), "{err}");
     }
