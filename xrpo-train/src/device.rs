@@ -55,12 +55,6 @@ pub fn parse(name: &str) -> Result<Device, DeviceError> {
     }
 }
 
-/// Waits until the device has finished its queued work (a no-op on the CPU): call it
-/// before reading a wall clock around GPU work.
-pub fn synchronize(device: &Device) -> candle_core::Result<()> {
-    device.synchronize()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
