@@ -285,12 +285,12 @@ impl Policy {
         for (li, layer) in self.layers.iter().enumerate() {
             // Attention block.
             let xn = self.rms_norm(&x, &layer.input_norm, mode)?;
+            let q = self.linear(&xn, &layer.q, layer.q_bias.as_ref(), mode)?;
+            let k = self.linear(&xn, &layer.k, layer.k_bias.as_ref(), mode)?;
+            let v = self.linear(&xn, &layer.v, layer.v_bias.as_ref(), mode)?;
             if fused_causal {
                 // Training: layout moves and RoPE fused into one op per projection, and
                 // attention as one op that recomputes its probabilities in the backward.
-                let q = self.linear(&xn, &layer.q, layer.q_bias.as_ref(), mode)?;
-                let k = self.linear(&xn, &layer.k, layer.k_bias.as_ref(), mode)?;
-                let v = self.linear(&xn, &layer.v, layer.v_bias.as_ref(), mode)?;
                 use super::fused::{merge_heads, split_heads};
                 let q = split_heads(&q, &cos, &sin, (b, h, t, hd), true, (b, kvh, g * t, hd))?;
                 let k = split_heads(&k, &cos, &sin, (b, kvh, t, hd), true, (b, kvh, t, hd))?;
@@ -304,15 +304,7 @@ impl Policy {
             let heads = |y: Tensor, nh: usize| -> Result<Tensor, ModelError> {
                 Ok(y.reshape((b, t, nh, hd))?.transpose(1, 2)?.contiguous()?)
             };
-            let q = heads(self.linear(&xn, &layer.q, layer.q_bias.as_ref(), mode)?, h)?;
-            let k = heads(
-                self.linear(&xn, &layer.k, layer.k_bias.as_ref(), mode)?,
-                kvh,
-            )?;
-            let v = heads(
-                self.linear(&xn, &layer.v, layer.v_bias.as_ref(), mode)?,
-                kvh,
-            )?;
+            let (q, k, v) = (heads(q, h)?, heads(k, kvh)?, heads(v, kvh)?);
             let q = self.rope(&q, &cos, &sin, mode)?;
             // The fused decode attention applies 1/√d itself.
             let q = if decode_pads.is_some() {

@@ -87,14 +87,13 @@ fn probabilities(d: Dims, q: &[f32], k: &[f32], scale: f32, p: &mut [f32]) {
     }
 }
 
-/// Runs `f(unit, scratch)` for every unit on the pool, with one `[gt, t]` scratch buffer
-/// per range of units.
-fn for_units(d: Dims, f: impl Fn(usize, &mut [f32], &mut [f32]) + Sync) {
+/// Runs `f(unit, scratch)` for every unit on the pool, with `buffers` scratch matrices of
+/// `[gt, t]` (back to back in `scratch`) allocated once per range of units.
+fn for_units(d: Dims, buffers: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     crate::runtime::par_ranges(d.units, |units: Range<usize>| {
-        let mut p = vec![0f32; d.gt * d.t];
-        let mut dp = vec![0f32; d.gt * d.t];
+        let mut scratch = vec![0f32; buffers * d.gt * d.t];
         for u in units {
-            f(u, &mut p, &mut dp);
+            f(u, &mut scratch);
         }
     });
 }
@@ -127,7 +126,7 @@ impl CustomOp3 for CausalAttention {
         let (qn, kn) = (d.gt * d.hd, d.t * d.hd);
         let mut out = vec![0f32; d.units * qn];
         let out_ptr = crate::runtime::DisjointOut(out.as_mut_ptr());
-        for_units(d, |u, p, _| {
+        for_units(d, 1, |u, p| {
             let dst = out_ptr;
             probabilities(d, &q[u * qn..][..qn], &k[u * kn..][..kn], self.scale, p);
             // SAFETY: unit `u` owns rows u·qn..(u+1)·qn of `out`, which outlives the pool
@@ -207,7 +206,8 @@ impl CustomOp3 for CausalAttentionGrad {
         let total_k = d.units * kn;
         let mut out = vec![0f32; total_q + 2 * total_k];
         let out_ptr = crate::runtime::DisjointOut(out.as_mut_ptr());
-        for_units(d, |u, p, dp| {
+        for_units(d, 2, |u, scratch| {
+            let (p, dp) = scratch.split_at_mut(d.gt * d.t);
             let base = out_ptr;
             let (qu, ku, vu) = (&q[u * qn..][..qn], &k[u * kn..][..kn], &v[u * kn..][..kn]);
             let gu = &dout[u * qn..][..qn];
