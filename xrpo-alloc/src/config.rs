@@ -51,7 +51,7 @@ pub struct XrpoConfig {
     /// Default 3 (the paper's value). Must be ≥ 2.
     pub phases: usize,
     /// `α`: significance of the t confidence interval, whose half-width uses the quantile
-    /// `t_{1-α/2, n-1}`. Unitless, in (0, 1). Default 0.05 **[our default]**.
+    /// `t_{1-α/2, n-1}`. Unitless, in [1e-12, 1). Default 0.05 **[our default]**.
     pub alpha: f64,
     /// `λ`: weight of the exploration bonus `φ_q`. Unit: reward. Default 0.05 **[our
     /// default]**; the paper does not publish it. Must be finite and ≥ 0.
@@ -142,8 +142,12 @@ impl XrpoConfig {
                 "must be at least 2 (with one phase there is nothing to allocate; use FixedAllocator for GRPO)",
             );
         }
-        if !(self.alpha > 0.0 && self.alpha < 1.0) {
-            return bad("alpha", self.alpha.to_string(), "must lie in (0, 1)");
+        if !(crate::t_interval::MIN_ALPHA..1.0).contains(&self.alpha) {
+            return bad(
+                "alpha",
+                self.alpha.to_string(),
+                "must lie in [1e-12, 1) (smaller values leave the t quantile without digits)",
+            );
         }
         if !(self.lambda.is_finite() && self.lambda >= 0.0) {
             return bad("lambda", self.lambda.to_string(), "must be finite and >= 0");
@@ -237,6 +241,14 @@ mod tests {
         );
         assert_eq!(field_of(XrpoConfig { phases: 1, ..d() }), "phases");
         assert_eq!(field_of(XrpoConfig { alpha: 0.0, ..d() }), "alpha");
+        assert_eq!(
+            field_of(XrpoConfig {
+                alpha: 1e-13,
+                ..d()
+            }),
+            "alpha"
+        );
+        assert_eq!(field_of(XrpoConfig { alpha: 1.0, ..d() }), "alpha");
         assert_eq!(
             field_of(XrpoConfig {
                 alpha: f64::NAN,
