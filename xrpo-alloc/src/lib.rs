@@ -48,8 +48,8 @@ mod error;
 mod fixed;
 mod plan;
 pub mod priority;
+mod prompt_stats;
 mod state;
-mod stats;
 pub mod t_interval;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -59,8 +59,8 @@ pub use config::{ExplorationClock, MAX_N_MAX, XrpoConfig};
 pub use error::Error;
 pub use fixed::FixedAllocator;
 pub use plan::{Phase, PhasePlan, StepBudget, StepOutcome, StepRun, run_step};
+pub use prompt_stats::PromptStats;
 pub use state::AllocatorState;
-pub use stats::PromptStats;
 pub use xrpo::{Allocation, XrpoAllocator};
 
 /// Decides how many more rollouts each prompt of a step gets.
