@@ -83,7 +83,7 @@ impl std::str::FromStr for AllocKind {
 ///
 /// ```
 /// use xrpo_alloc::{AllocConfig, AllocKind};
-/// let cfg: AllocConfig = toml::from_str("kind = \"knapsack\"\nn_fixed = 8\nweight = \"std\"").unwrap();
+/// let cfg: AllocConfig = toml::from_str("kind = \"knapsack\"\nn_fixed = 8\nweight = \"info_gain\"").unwrap();
 /// assert_eq!(cfg.kind, AllocKind::Knapsack);
 /// let allocator = cfg.build()?;
 /// assert_eq!(allocator.name(), "knapsack");
@@ -117,7 +117,7 @@ pub struct AllocConfig {
     /// Successes and failures a prompt needs to retire. Default 1 (one of each).
     /// `reinforce_ada` only.
     pub retire_after: usize,
-    /// The group weight in the value: `info_gain` (default, Knapsack-RL's) or `std`.
+    /// The group weight in the value: `std` (default) or `info_gain` (Knapsack-RL's).
     /// `knapsack` only.
     pub weight: GroupWeight,
 }
@@ -152,7 +152,7 @@ impl From<XrpoConfig> for AllocConfig {
             clock,
             variance,
             retire_after: 1,
-            weight: GroupWeight::InfoGain,
+            weight: GroupWeight::Std,
         }
     }
 }

@@ -26,12 +26,12 @@ pub enum ExplorationClock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VarianceEstimate {
-    /// **[paper]** The Bessel-corrected sample std of the rewards (spec §1). Two agreeing
+    /// **(paper)** The Bessel-corrected sample std of the rewards (spec §1). Two agreeing
     /// rewards give `s_q = 0`, so `Δ̂_q = 0`: the prompt looks certain after two rollouts
     /// and only the bonus `φ_q` can bring it more.
     #[default]
     Sample,
-    /// **[ours, for 0/1 rewards]** `s̃_q = √(p̃(1 − p̃))` with `p̃ = (k + ½)/(n + 1)`, the
+    /// **(ours, for 0/1 rewards)** `s̃_q = √(p̃(1 − p̃))` with `p̃ = (k + ½)/(n + 1)`, the
     /// mean of the Beta posterior from a Jeffreys prior `Beta(½, ½)` and `k` successes in
     /// `n` rewards ([`crate::posterior::bernoulli_std`]). A prompt with 4 wrong answers
     /// keeps `s̃ = 0.3` (8 wrong: 0.23): agreeing rewards make it less, not zero,

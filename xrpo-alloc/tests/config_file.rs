@@ -35,7 +35,7 @@ fn shipped_default_config_is_the_default_alloc_config() {
     let explicit = text
         .replace("# kind = \"xrpo\"", "kind = \"xrpo\"")
         .replace("# retire_after = 1", "retire_after = 1")
-        .replace("# weight = \"info_gain\"", "weight = \"info_gain\"");
+        .replace("# weight = \"std\"", "weight = \"std\"");
     assert_ne!(explicit, text);
     assert_eq!(
         toml::from_str::<AllocConfig>(&explicit).unwrap(),
