@@ -1,5 +1,6 @@
 //! Criterion bench: XRPO allocation of a 16×1024 rollout budget over 1024 prompts (target
-//! < 1 ms median), plus the per-phase shares of the default plan and GRPO's baseline.
+//! < 1 ms median), plus the per-phase shares of the default plan and GRPO's baseline, and
+//! the t quantile / a phase with a prompt holding 14 million rewards.
 //!
 //! Run: `cargo bench -p xrpo-alloc --bench allocate`
 
@@ -47,6 +48,17 @@ fn bench(c: &mut Criterion) {
     let mut grpo = FixedAllocator::new(32).expect("n > 0");
     c.bench_function("fixed/allocate 16x1024 over 1024 prompts", |b| {
         b.iter(|| grpo.allocate(black_box(&stats), black_box(16 * PROMPTS)))
+    });
+
+    // A prompt with 14 million rewards (the `xrpo allocate` hang): the t quantile at 14M
+    // degrees of freedom and a phase over that prompt plus 1023 ordinary ones.
+    c.bench_function("t_quantile at 14M degrees of freedom", |b| {
+        b.iter(|| xrpo_alloc::t_interval::t_quantile(0.05, black_box(14_000_000)))
+    });
+    let mut with_huge = stats.clone();
+    with_huge[0] = PromptStats::from_moments(14_000_000, 0.5, 0.5).expect("finite moments");
+    c.bench_function("xrpo/allocate 16x1024 with a 14M-reward prompt", |b| {
+        b.iter(|| xrpo.allocate(black_box(&with_huge), black_box(16 * PROMPTS)))
     });
 }
 

@@ -22,6 +22,24 @@ pub enum ExplorationClock {
     TrainingSteps,
 }
 
+/// What spread `s_q` enters XRPO's half-width `h_q` and reduction `Δ̂_q`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VarianceEstimate {
+    /// **(paper)** The Bessel-corrected sample std of the rewards (spec §1). Two agreeing
+    /// rewards give `s_q = 0`, so `Δ̂_q = 0`: the prompt looks certain after two rollouts
+    /// and only the bonus `φ_q` can bring it more.
+    #[default]
+    Sample,
+    /// **(ours, for 0/1 rewards)** `s̃_q = √(p̃(1 − p̃))` with `p̃ = (k + ½)/(n + 1)`, the
+    /// mean of the Beta posterior from a Jeffreys prior `Beta(½, ½)` and `k` successes in
+    /// `n` rewards ([`crate::posterior::bernoulli_std`]). A prompt with 4 wrong answers
+    /// keeps `s̃ = 0.3` (8 wrong: 0.23): agreeing rewards make it less, not zero,
+    /// uncertain, so `Δ̂_q` still ranks it against partly solved prompts instead of leaving
+    /// it to `φ_q`. Prompts whose mean reward lies outside [0, 1] keep the sample std.
+    BetaPosterior,
+}
+
 /// Configuration of [`crate::XrpoAllocator`] (XRPO spec §1). Unknown keys are rejected.
 ///
 /// ```
@@ -51,13 +69,16 @@ pub struct XrpoConfig {
     /// Default 3 (the paper's value). Must be ≥ 2.
     pub phases: usize,
     /// `α`: significance of the t confidence interval, whose half-width uses the quantile
-    /// `t_{1-α/2, n-1}`. Unitless, in (0, 1). Default 0.05 **[our default]**.
+    /// `t_{1-α/2, n-1}`. Unitless, in [1e-12, 1). Default 0.05 **[our default]**.
     pub alpha: f64,
     /// `λ`: weight of the exploration bonus `φ_q`. Unit: reward. Default 0.05 **[our
     /// default]**; the paper does not publish it. Must be finite and ≥ 0.
     pub lambda: f64,
     /// What `T` counts in `φ_q`. Default `step_rollouts` **[our default]**.
     pub clock: ExplorationClock,
+    /// The spread `s_q` in `h_q` and `Δ̂_q`: `sample` (the paper's sample std, default) or
+    /// `beta_posterior` (Jeffreys posterior, for 0/1 rewards; see [`VarianceEstimate`]).
+    pub variance: VarianceEstimate,
 }
 
 impl Default for XrpoConfig {
@@ -70,6 +91,7 @@ impl Default for XrpoConfig {
             alpha: 0.05,
             lambda: 0.05,
             clock: ExplorationClock::StepRollouts,
+            variance: VarianceEstimate::Sample,
         }
     }
 }
@@ -142,8 +164,12 @@ impl XrpoConfig {
                 "must be at least 2 (with one phase there is nothing to allocate; use FixedAllocator for GRPO)",
             );
         }
-        if !(self.alpha > 0.0 && self.alpha < 1.0) {
-            return bad("alpha", self.alpha.to_string(), "must lie in (0, 1)");
+        if !(crate::t_interval::MIN_ALPHA..1.0).contains(&self.alpha) {
+            return bad(
+                "alpha",
+                self.alpha.to_string(),
+                "must lie in [1e-12, 1) (smaller values leave the t quantile without digits)",
+            );
         }
         if !(self.lambda.is_finite() && self.lambda >= 0.0) {
             return bad("lambda", self.lambda.to_string(), "must be finite and >= 0");
@@ -237,6 +263,14 @@ mod tests {
         );
         assert_eq!(field_of(XrpoConfig { phases: 1, ..d() }), "phases");
         assert_eq!(field_of(XrpoConfig { alpha: 0.0, ..d() }), "alpha");
+        assert_eq!(
+            field_of(XrpoConfig {
+                alpha: 1e-13,
+                ..d()
+            }),
+            "alpha"
+        );
+        assert_eq!(field_of(XrpoConfig { alpha: 1.0, ..d() }), "alpha");
         assert_eq!(
             field_of(XrpoConfig {
                 alpha: f64::NAN,

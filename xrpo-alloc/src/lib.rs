@@ -7,12 +7,21 @@
 //! - [`FixedAllocator`]: GRPO's baseline, `n` rollouts per prompt in one phase.
 //! - [`XrpoAllocator`]: XRPO's hierarchical allocation: `n_base` per prompt, then the rest
 //!   of the budget one rollout at a time by priority `Π_q = Δ̂_q + φ_q`, configured by
-//!   [`XrpoConfig`].
+//!   [`XrpoConfig`] (optionally with a Beta-posterior spread, [`VarianceEstimate`]).
+//! - The rest of the family, on the same phase plan and contract:
+//!   [`UniformPhasedAllocator`] (phases without priority, the ablation), [`DapoFilter`]
+//!   (DAPO's dynamic sampling; reports groups to drop via
+//!   [`RolloutAllocator::groups_to_drop`]), [`ReinforceAda`] (rounds until both outcomes
+//!   are seen) and [`Knapsack`] (Knapsack-RL, exact maximisation of the summed group
+//!   value).
+//! - [`AllocConfig`]: one serde config (`kind = "xrpo" | "fixed" | …`) that builds any of
+//!   them as a `Box<dyn RolloutAllocator>`.
 //! - [`PromptStats`]: a prompt's scored-reward count, mean and sample std (incremental).
 //! - [`PhasePlan`]: a step's budget split into phases and capped per prompt;
 //!   [`StepRun`] / [`run_step`] drive a whole step against any allocator.
 //! - [`AllocatorState`]: what an allocator carries across steps, for checkpoints.
-//! - [`t_interval`] and [`priority`]: the formulas (`h_q`, `Δ̂_q`, `φ_q`, `Π_q`).
+//! - [`t_interval`] and [`priority`]: the formulas (`h_q`, `Δ̂_q`, `φ_q`, `Π_q`);
+//!   [`posterior`]: the Jeffreys Beta posterior of a 0/1 success rate.
 //!
 //! # Example
 //! ```
@@ -43,24 +52,36 @@
 //!   ours.
 #![deny(missing_docs)]
 
+mod alloc_config;
 mod config;
+mod dapo;
 mod error;
 mod fixed;
+mod knapsack;
 mod plan;
+pub mod posterior;
 pub mod priority;
+mod prompt_stats;
+mod reinforce_ada;
 mod state;
-mod stats;
 pub mod t_interval;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod uniform_phased;
+mod water_fill;
 mod xrpo;
 
-pub use config::{ExplorationClock, MAX_N_MAX, XrpoConfig};
+pub use alloc_config::{AllocConfig, AllocKind};
+pub use config::{ExplorationClock, MAX_N_MAX, VarianceEstimate, XrpoConfig};
+pub use dapo::DapoFilter;
 pub use error::Error;
 pub use fixed::FixedAllocator;
+pub use knapsack::{GroupWeight, Knapsack};
 pub use plan::{Phase, PhasePlan, StepBudget, StepOutcome, StepRun, run_step};
+pub use prompt_stats::PromptStats;
+pub use reinforce_ada::ReinforceAda;
 pub use state::AllocatorState;
-pub use stats::PromptStats;
+pub use uniform_phased::UniformPhasedAllocator;
 pub use xrpo::{Allocation, XrpoAllocator};
 
 /// Decides how many more rollouts each prompt of a step gets.
@@ -116,6 +137,14 @@ pub trait RolloutAllocator {
     fn restore(&mut self, state: &AllocatorState) -> Result<(), Error> {
         state.check(self.name())
     }
+
+    /// Indices of the groups this allocator's method drops from the policy update, given
+    /// a step's final statistics (e.g. [`DapoFilter`] drops the groups whose rewards all
+    /// agree). A trainer that honours it trains only on the other groups. Default: none.
+    fn groups_to_drop(&self, stats: &[PromptStats]) -> Vec<usize> {
+        let _ = stats;
+        Vec::new()
+    }
 }
 
 impl<A: RolloutAllocator + ?Sized> RolloutAllocator for Box<A> {
@@ -136,5 +165,8 @@ impl<A: RolloutAllocator + ?Sized> RolloutAllocator for Box<A> {
     }
     fn restore(&mut self, state: &AllocatorState) -> Result<(), Error> {
         (**self).restore(state)
+    }
+    fn groups_to_drop(&self, stats: &[PromptStats]) -> Vec<usize> {
+        (**self).groups_to_drop(stats)
     }
 }

@@ -60,3 +60,27 @@ impl AllocatorState {
         Ok(())
     }
 }
+
+/// The completed-steps counter every built-in allocator carries, with the
+/// [`crate::RolloutAllocator::state`] / [`crate::RolloutAllocator::restore`] plumbing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct StepCount(pub(crate) u64);
+
+impl StepCount {
+    /// Counts one finished step.
+    pub(crate) fn advance(&mut self) {
+        self.0 += 1;
+    }
+
+    /// The checkpoint state of allocator `name`.
+    pub(crate) fn state(self, name: &str) -> AllocatorState {
+        AllocatorState::new(name, self.0)
+    }
+
+    /// Loads `state` if allocator `name` wrote it.
+    pub(crate) fn restore(&mut self, name: &str, state: &AllocatorState) -> Result<(), Error> {
+        state.check(name)?;
+        self.0 = state.completed_steps;
+        Ok(())
+    }
+}

@@ -5,7 +5,8 @@ use std::collections::BinaryHeap;
 
 use crate::t_interval::TQuantiles;
 use crate::{
-    AllocatorState, Error, ExplorationClock, PhasePlan, PromptStats, RolloutAllocator, XrpoConfig,
+    AllocatorState, Error, ExplorationClock, PhasePlan, PromptStats, RolloutAllocator,
+    VarianceEstimate, XrpoConfig,
 };
 
 /// XRPO's hierarchical allocator: phase 1 gives every prompt `n_base` rollouts; each
@@ -28,6 +29,10 @@ use crate::{
 /// rule is "lowest index"; the middle keys only decide between prompts whose `Π` is
 /// bit-for-bit equal, e.g. with `λ = 0` they spread zero-variance prompts round-robin
 /// instead of piling onto prompt 0.)
+///
+/// **Spread.** `s_q` is the sample std (the paper) or, with
+/// [`VarianceEstimate::BetaPosterior`], the Jeffreys-posterior Bernoulli std
+/// ([`XrpoAllocator::spread`]); everything below holds with `s_q` read as that spread.
 ///
 /// **Degenerate prompts.** Zero variance: `s_q = 0`, so `Δ̂ = 0` and only `φ` drives it.
 /// Fewer than 2 scored rewards (e.g. rewards the verifier could not score were left out):
@@ -126,13 +131,23 @@ impl XrpoAllocator {
         crate::priority::priority(delta_hat, phi)
     }
 
+    /// The spread `s_q` this allocator uses for a prompt: the sample std (0 below two
+    /// rewards), or the Jeffreys-posterior Bernoulli std under
+    /// [`VarianceEstimate::BetaPosterior`] (the sample std when the mean reward lies
+    /// outside [0, 1]).
+    pub fn spread(&self, stats: &PromptStats) -> f64 {
+        let sample = || stats.sample_std().unwrap_or(0.0);
+        match self.config.variance {
+            VarianceEstimate::Sample => sample(),
+            VarianceEstimate::BetaPosterior => {
+                crate::posterior::bernoulli_std(stats).unwrap_or_else(sample)
+            }
+        }
+    }
+
     /// `Π_q` of a prompt with statistics `stats` at clock `t`.
     pub fn priority(&self, stats: &PromptStats, t: f64) -> f64 {
-        self.pi(
-            stats.sample_std().unwrap_or(0.0),
-            stats.count(),
-            self.phi_scale(t),
-        )
+        self.pi(self.spread(stats), stats.count(), self.phi_scale(t))
     }
 
     /// Like [`RolloutAllocator::allocate`], and also reports each prompt's priority (see
@@ -147,10 +162,7 @@ impl XrpoAllocator {
     ) -> Result<Allocation, Error> {
         let m = stats.len();
         let n_max = self.n_max;
-        let std: Vec<f64> = stats
-            .iter()
-            .map(|s| s.sample_std().unwrap_or(0.0))
-            .collect();
+        let std: Vec<f64> = stats.iter().map(|s| self.spread(s)).collect();
         let mut level: Vec<usize> = stats.iter().map(PromptStats::count).collect();
         let mut cap_left: Vec<usize> = stats
             .iter()

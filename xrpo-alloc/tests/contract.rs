@@ -10,7 +10,8 @@ use xrpo_alloc::testkit::{
     check_symmetric, graded_stats, stats_batch,
 };
 use xrpo_alloc::{
-    ExplorationClock, FixedAllocator, PromptStats, RolloutAllocator, XrpoAllocator, XrpoConfig,
+    ExplorationClock, FixedAllocator, PromptStats, RolloutAllocator, VarianceEstimate,
+    XrpoAllocator, XrpoConfig,
 };
 
 fn xrpo(config: XrpoConfig) -> Box<dyn RolloutAllocator> {
@@ -61,10 +62,7 @@ fn xrpo_allocator_conforms_with_tight_caps_and_other_settings() {
 /// take the best by (Π desc, s desc, n asc, index asc).
 fn reference_greedy(stats: &[PromptStats], budget: usize, cfg: &XrpoConfig) -> Vec<usize> {
     let n_max = cfg.n_max();
-    let s: Vec<f64> = stats
-        .iter()
-        .map(|x| x.sample_std().unwrap_or(0.0))
-        .collect();
+    let s: Vec<f64> = stats.iter().map(|x| reference_spread(x, cfg)).collect();
     let mut n: Vec<usize> = stats.iter().map(PromptStats::count).collect();
     let mut rollouts: Vec<usize> = stats.iter().map(PromptStats::rollouts).collect();
     let mut t: f64 = rollouts.iter().sum::<usize>() as f64;
@@ -100,6 +98,19 @@ fn reference_greedy(stats: &[PromptStats], budget: usize, cfg: &XrpoConfig) -> V
     grants
 }
 
+/// `s_q` per the config, written out from the formulas: the sample std, or
+/// `√(p̃(1 − p̃))` with `p̃ = (k + ½)/(n + 1)` for the Jeffreys posterior.
+fn reference_spread(x: &PromptStats, cfg: &XrpoConfig) -> f64 {
+    match cfg.variance {
+        VarianceEstimate::Sample => x.sample_std().unwrap_or(0.0),
+        VarianceEstimate::BetaPosterior => {
+            let n = x.count() as f64;
+            let p = (n * x.mean() + 0.5) / (n + 1.0);
+            (p * (1.0 - p)).sqrt()
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -110,15 +121,21 @@ proptest! {
     /// apart, and the two implementations, which round differently, may grant them in
     /// either order. Such inputs are skipped; exact ties still go by the documented order.
     #[test]
-    fn greedy_matches_reference(stats in stats_batch(12), budget in 0usize..80, lambda in 0.0f64..0.3) {
-        let s: Vec<f64> = stats.iter().map(|x| x.sample_std().unwrap_or(0.0)).collect();
+    fn greedy_matches_reference(
+        stats in stats_batch(12),
+        budget in 0usize..80,
+        lambda in 0.0f64..0.3,
+        posterior in any::<bool>(),
+    ) {
+        let variance = if posterior { VarianceEstimate::BetaPosterior } else { VarianceEstimate::Sample };
+        let cfg = XrpoConfig { lambda, n_fixed: 8, variance, ..XrpoConfig::default() };
+        let s: Vec<f64> = stats.iter().map(|x| reference_spread(x, &cfg)).collect();
         let near_tie = s.iter().enumerate().any(|(i, a)| {
             s[i + 1..]
                 .iter()
                 .any(|b| a != b && (a - b).abs() <= 1e-9 * a.abs().max(b.abs()))
         });
         prop_assume!(!near_tie);
-        let cfg = XrpoConfig { lambda, n_fixed: 8, ..XrpoConfig::default() };
         let mut a = XrpoAllocator::new(cfg.clone()).unwrap();
         let got = a.allocate(&stats, budget).unwrap();
         prop_assert_eq!(got, reference_greedy(&stats, budget, &cfg));
