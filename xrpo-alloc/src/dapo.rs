@@ -1,9 +1,9 @@
 //! [`DapoFilter`]: DAPO's dynamic sampling as an allocator.
 
 use crate::posterior::is_uniform;
-use crate::state::StepCount;
+use crate::state::{StepCount, phased_allocator_methods};
 use crate::water_fill::fill_fewest_first;
-use crate::{AllocatorState, Error, PhasePlan, PromptStats, RolloutAllocator};
+use crate::{Error, PhasePlan, PromptStats, RolloutAllocator};
 
 /// DAPO's dynamic sampling (Yu et al., "DAPO: An Open-Source LLM Reinforcement Learning
 /// System at Scale", arXiv 2503.14476, §3.2 "Dynamic Sampling"; verl's
@@ -41,7 +41,7 @@ pub struct DapoFilter {
 }
 
 impl DapoFilter {
-    /// The allocator's name in [`AllocatorState`].
+    /// The allocator's name in [`crate::AllocatorState`].
     pub const NAME: &'static str = "dapo_filter";
 
     /// Uses `plan` (normally [`crate::XrpoConfig::plan`]).
@@ -62,13 +62,7 @@ impl DapoFilter {
 }
 
 impl RolloutAllocator for DapoFilter {
-    fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    fn plan(&self) -> PhasePlan {
-        self.plan.clone()
-    }
+    phased_allocator_methods!();
 
     fn allocate(&mut self, stats: &[PromptStats], budget: usize) -> Result<Vec<usize>, Error> {
         let n_max = self.plan.n_max();
@@ -80,17 +74,5 @@ impl RolloutAllocator for DapoFilter {
 
     fn groups_to_drop(&self, stats: &[PromptStats]) -> Vec<usize> {
         Self::uniform_groups(stats)
-    }
-
-    fn finish_step(&mut self) {
-        self.steps.advance();
-    }
-
-    fn state(&self) -> AllocatorState {
-        self.steps.state(Self::NAME)
-    }
-
-    fn restore(&mut self, state: &AllocatorState) -> Result<(), Error> {
-        self.steps.restore(Self::NAME, state)
     }
 }

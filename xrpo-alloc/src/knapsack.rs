@@ -6,8 +6,8 @@ use std::collections::BinaryHeap;
 use serde::{Deserialize, Serialize};
 
 use crate::posterior::{JEFFREYS_PRIOR, is_uniform};
-use crate::state::StepCount;
-use crate::{AllocatorState, Error, PhasePlan, PromptStats, RolloutAllocator};
+use crate::state::{StepCount, phased_allocator_methods};
+use crate::{Error, PhasePlan, PromptStats, RolloutAllocator};
 
 /// The expected gradient weight `w(p̃)` of an informative group of a prompt with
 /// estimated success rate `p̃`.
@@ -117,7 +117,7 @@ impl Ord for Entry {
 }
 
 impl Knapsack {
-    /// The allocator's name in [`AllocatorState`].
+    /// The allocator's name in [`crate::AllocatorState`].
     pub const NAME: &'static str = "knapsack";
 
     /// Uses `plan` (normally [`crate::XrpoConfig::plan`]) and group weight `weight`.
@@ -185,13 +185,7 @@ fn stays_uniform(n: usize, m: usize) -> f64 {
 }
 
 impl RolloutAllocator for Knapsack {
-    fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    fn plan(&self) -> PhasePlan {
-        self.plan.clone()
-    }
+    phased_allocator_methods!();
 
     fn allocate(&mut self, stats: &[PromptStats], budget: usize) -> Result<Vec<usize>, Error> {
         let n_max = self.plan.n_max();
@@ -231,18 +225,6 @@ impl RolloutAllocator for Knapsack {
             }
         }
         Ok(grants)
-    }
-
-    fn finish_step(&mut self) {
-        self.steps.advance();
-    }
-
-    fn state(&self) -> AllocatorState {
-        self.steps.state(Self::NAME)
-    }
-
-    fn restore(&mut self, state: &AllocatorState) -> Result<(), Error> {
-        self.steps.restore(Self::NAME, state)
     }
 }
 

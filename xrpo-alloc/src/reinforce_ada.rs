@@ -1,8 +1,8 @@
 //! [`ReinforceAda`]: Reinforce-Ada's adaptive sampling in rounds.
 
-use crate::state::StepCount;
+use crate::state::{StepCount, phased_allocator_methods};
 use crate::water_fill::fill_fewest_first;
-use crate::{AllocatorState, Error, PhasePlan, PromptStats, RolloutAllocator};
+use crate::{Error, PhasePlan, PromptStats, RolloutAllocator};
 
 /// Slack when comparing fractional success counts `n · r̄` with the retirement target.
 const COUNT_SLACK: f64 = 1e-9;
@@ -46,7 +46,7 @@ pub struct ReinforceAda {
 }
 
 impl ReinforceAda {
-    /// The allocator's name in [`AllocatorState`].
+    /// The allocator's name in [`crate::AllocatorState`].
     pub const NAME: &'static str = "reinforce_ada";
 
     /// Uses `plan` (normally [`crate::XrpoConfig::plan`]); a prompt retires with
@@ -82,13 +82,7 @@ impl ReinforceAda {
 }
 
 impl RolloutAllocator for ReinforceAda {
-    fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    fn plan(&self) -> PhasePlan {
-        self.plan.clone()
-    }
+    phased_allocator_methods!();
 
     fn allocate(&mut self, stats: &[PromptStats], budget: usize) -> Result<Vec<usize>, Error> {
         let n_max = self.plan.n_max();
@@ -97,17 +91,5 @@ impl RolloutAllocator for ReinforceAda {
         let spent = fill_fewest_first(stats, &mut grants, active, n_max, budget);
         fill_fewest_first(stats, &mut grants, |_| true, n_max, budget - spent);
         Ok(grants)
-    }
-
-    fn finish_step(&mut self) {
-        self.steps.advance();
-    }
-
-    fn state(&self) -> AllocatorState {
-        self.steps.state(Self::NAME)
-    }
-
-    fn restore(&mut self, state: &AllocatorState) -> Result<(), Error> {
-        self.steps.restore(Self::NAME, state)
     }
 }

@@ -84,3 +84,31 @@ impl StepCount {
         Ok(())
     }
 }
+
+/// The [`crate::RolloutAllocator`] methods shared by the built-in phased allocators that
+/// hold a `plan: PhasePlan`, a `steps: StepCount` and a `NAME`: everything but
+/// `allocate` (and `groups_to_drop`).
+macro_rules! phased_allocator_methods {
+    () => {
+        fn name(&self) -> &str {
+            Self::NAME
+        }
+
+        fn plan(&self) -> $crate::PhasePlan {
+            self.plan.clone()
+        }
+
+        fn finish_step(&mut self) {
+            self.steps.advance();
+        }
+
+        fn state(&self) -> $crate::AllocatorState {
+            self.steps.state(Self::NAME)
+        }
+
+        fn restore(&mut self, state: &$crate::AllocatorState) -> Result<(), $crate::Error> {
+            self.steps.restore(Self::NAME, state)
+        }
+    };
+}
+pub(crate) use phased_allocator_methods;

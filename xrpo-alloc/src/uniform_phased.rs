@@ -1,8 +1,8 @@
 //! [`UniformPhasedAllocator`]: XRPO's phases without its priority (the "no allocation"
 //! ablation).
 
-use crate::state::StepCount;
-use crate::{AllocatorState, Error, PhasePlan, PromptStats, RolloutAllocator};
+use crate::state::{StepCount, phased_allocator_methods};
+use crate::{Error, PhasePlan, PromptStats, RolloutAllocator};
 
 /// The "no allocation" ablation of XRPO (not in the paper; our ablation): XRPO's phase
 /// plan, but each later phase's budget is spread evenly over the prompts, round-robin from
@@ -23,7 +23,7 @@ pub struct UniformPhasedAllocator {
 }
 
 impl UniformPhasedAllocator {
-    /// The allocator's name in [`AllocatorState`].
+    /// The allocator's name in [`crate::AllocatorState`].
     pub const NAME: &'static str = "uniform_phased";
 
     /// Uses `plan` (normally [`crate::XrpoConfig::plan`]).
@@ -36,13 +36,7 @@ impl UniformPhasedAllocator {
 }
 
 impl RolloutAllocator for UniformPhasedAllocator {
-    fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    fn plan(&self) -> PhasePlan {
-        self.plan.clone()
-    }
+    phased_allocator_methods!();
 
     fn allocate(&mut self, stats: &[PromptStats], budget: usize) -> Result<Vec<usize>, Error> {
         let n_max = self.plan.n_max();
@@ -66,17 +60,5 @@ impl RolloutAllocator for UniformPhasedAllocator {
             }
         }
         Ok(grants)
-    }
-
-    fn finish_step(&mut self) {
-        self.steps.advance();
-    }
-
-    fn state(&self) -> AllocatorState {
-        self.steps.state(Self::NAME)
-    }
-
-    fn restore(&mut self, state: &AllocatorState) -> Result<(), Error> {
-        self.steps.restore(Self::NAME, state)
     }
 }

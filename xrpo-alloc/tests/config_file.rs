@@ -3,13 +3,17 @@
 
 use xrpo_alloc::{AllocConfig, AllocKind, XrpoConfig};
 
-#[test]
-fn shipped_default_config_equals_default() {
-    let text = std::fs::read_to_string(concat!(
+fn shipped() -> String {
+    std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../configs/alloc.default.toml"
     ))
-    .expect("configs/alloc.default.toml exists");
+    .expect("configs/alloc.default.toml exists")
+}
+
+#[test]
+fn shipped_default_config_equals_default() {
+    let text = shipped();
     let parsed: XrpoConfig = toml::from_str(&text).expect("the shipped config parses");
     assert_eq!(parsed, XrpoConfig::default());
     // Uncommenting the documented derived values must not change anything either.
@@ -23,11 +27,7 @@ fn shipped_default_config_equals_default() {
 
 #[test]
 fn shipped_default_config_is_the_default_alloc_config() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../configs/alloc.default.toml"
-    ))
-    .expect("configs/alloc.default.toml exists");
+    let text = shipped();
     let parsed: AllocConfig = toml::from_str(&text).expect("the shipped config parses");
     assert_eq!(parsed, AllocConfig::default());
     assert_eq!(parsed.kind, AllocKind::Xrpo);
