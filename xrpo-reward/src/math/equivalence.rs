@@ -20,6 +20,7 @@ use std::cell::Cell;
 use super::ast::{Constant, Node, RelOp};
 use super::config::MathConfig;
 use super::eval::{Env, EvalError, Val, eval};
+use super::poly;
 
 /// Most element comparisons one [`compare`] call makes (sets of sets, ± expansions);
 /// past it the answers count as unequal and the comparison reports `too_large`.
@@ -85,17 +86,44 @@ struct Comparer<'a> {
     budget: Cell<u32>,
 }
 
+fn is_equation(n: &Node) -> bool {
+    matches!(n, Node::Rel(_, ops) if ops.iter().all(|o| *o == RelOp::Eq))
+}
+
 fn is_symbolic(n: &Node) -> bool {
     !n.any(&|x| matches!(x, Node::Num(_) | Node::Text(_)))
         && n.any(&|x| matches!(x, Node::Sym(_) | Node::Apply(..)))
 }
 
-fn is_equation(n: &Node) -> bool {
-    matches!(n, Node::Rel(_, ops) if ops.iter().all(|o| *o == RelOp::Eq))
+/// `x = 5`, `f(x) = 2x`, `AB = 4`, `(p, q) = (3, 2)`, `V_1 : V_2 = 11 : 21`: an equation
+/// whose left side names a quantity (symbols only, no numbers) stands for its value. A
+/// left side that is a sum or difference (`x + y = 5`, a line) makes a true equation,
+/// never the number 5.
+fn is_assignment(n: &Node) -> bool {
+    matches!(n, Node::Rel(terms, _) if is_equation(n)
+        && terms.first().is_some_and(|t| is_symbolic(t) && !matches!(t, Node::Add(_) | Node::Neg(_))))
 }
 
-fn is_assignment(n: &Node) -> bool {
-    matches!(n, Node::Rel(terms, _) if is_equation(n) && terms.first().is_some_and(is_symbolic))
+/// A list of one-variable inequalities (`x < -1 \text{ or } x > 1`) as the union of the
+/// intervals they describe.
+fn relations_as_union(n: &Node) -> Option<Node> {
+    let Node::Set(items) = n else { return None };
+    if items.len() < 2
+        || !items
+            .iter()
+            .all(|x| matches!(x, Node::Rel(_, ops) if ops.iter().all(|o| *o != RelOp::Eq)))
+    {
+        return None;
+    }
+    let parts = items
+        .iter()
+        .map(relation_as_set)
+        .collect::<Option<Vec<_>>>()?;
+    Some(Node::Union(parts))
+}
+
+fn has_imaginary_unit(n: &Node) -> bool {
+    n.any(&|x| matches!(x, Node::Sym(s) if s == "i"))
 }
 
 fn is_setlike(n: &Node) -> bool {
@@ -423,6 +451,11 @@ impl Comparer<'_> {
                 *n = terms[1].clone();
             }
         }
+        for n in [&mut g, &mut p] {
+            if let Some(u) = relations_as_union(n) {
+                *n = u;
+            }
+        }
         let (g_assign, p_assign) = (is_assignment(&g), is_assignment(&p));
         let (g_eq, p_eq) = (is_equation(&g), is_equation(&p));
         if g_assign && let Node::Rel(terms, _) = &g {
@@ -464,19 +497,19 @@ impl Comparer<'_> {
         if g == p {
             return true;
         }
-        // Percentages: the value, or the bare number.
-        if let Node::Percent(inner) = &g
-            && (self.dispatch(&g, &p) || self.cmp(inner, &p))
-        {
-            return true;
+        // Percentages. Both sides percentages: the numbers compare (`0.25\%` ≠ `25\%`).
+        // One side a percentage: its value (`25\%` = `0.25`), or, with
+        // `percent_bare_number`, its bare number (`25\%` vs `25`, Math-Verify's rule).
+        match (&g, &p) {
+            (Node::Percent(a), Node::Percent(b)) => self.cmp(a, b),
+            (Node::Percent(inner), _) => {
+                self.dispatch(&g, &p) || (self.cfg.percent_bare_number && self.cmp(inner, &p))
+            }
+            (_, Node::Percent(inner)) => {
+                self.dispatch(&g, &p) || (self.cfg.percent_bare_number && self.cmp(&g, inner))
+            }
+            _ => self.dispatch(&g, &p),
         }
-        if let Node::Percent(inner) = &p {
-            return self.dispatch(&g, &p) || self.cmp(&g, inner);
-        }
-        if matches!(g, Node::Percent(_)) {
-            return false;
-        }
-        self.dispatch(&g, &p)
     }
 
     fn dispatch(&self, g: &Node, p: &Node) -> bool {
@@ -712,6 +745,9 @@ impl Comparer<'_> {
                 a.len() == b.len() && self.set_equal(&a, &b)
             }
             (Node::Set(a), Node::Set(b)) => self.set_equal(a, b),
+            (Node::Tuple(a), Node::Tuple(b)) if !self.cfg.tuple_order => {
+                a.len() == b.len() && self.set_equal(a, b)
+            }
             (Node::Tuple(a), Node::Tuple(b))
             | (Node::Tuple(a), Node::Set(b))
             | (Node::Set(a), Node::Tuple(b)) => {
@@ -757,6 +793,17 @@ impl Comparer<'_> {
         vars.sort();
         vars.dedup();
         let decimal = g.has_decimal() || p.has_decimal();
+        // Polynomials (and Gaussian integers) compare exactly by canonical expansion;
+        // a decimal literal leaves the last word to the rounding rule below.
+        let imaginary = has_imaginary_unit(g) || has_imaginary_unit(p);
+        if let Some(same) = poly::identical(g, p, imaginary) {
+            if same {
+                return true;
+            }
+            if !decimal {
+                return false;
+            }
+        }
         if vars.is_empty() {
             let env = Env {
                 vars: &[],
@@ -812,11 +859,16 @@ impl Comparer<'_> {
             return x == y;
         }
         if decimal {
+            // Rounded to `precision` decimal places AND agreeing to `precision`
+            // significant digits: `1/3` = `0.333333`, but `1.5e-8` ≠ `1.5e-7` (both round
+            // to 0.000000) and `123456.7` ≠ `123456.8`.
             let p = self.cfg.precision as i32;
             let scale = 10f64.powi(p);
+            let relative = (x - y).abs() <= 5.0 * 10f64.powi(-p) * x.abs().max(y.abs());
             if x.abs() * scale < 1e15 && y.abs() * scale < 1e15 {
-                return (x * scale).round() == (y * scale).round();
+                return (x * scale).round() == (y * scale).round() && relative;
             }
+            return relative || close(x, y, self.cfg.rel_tol);
         }
         close(x, y, self.cfg.rel_tol)
     }
