@@ -796,13 +796,16 @@ impl Comparer<'_> {
         // Polynomials (and Gaussian integers) compare exactly by canonical expansion;
         // a decimal literal leaves the last word to the rounding rule below.
         let imaginary = has_imaginary_unit(g) || has_imaginary_unit(p);
-        if let Some(same) = poly::identical(g, p, imaginary) {
-            if same {
-                return true;
-            }
-            if !decimal {
+        match poly::identical(g, p, imaginary) {
+            poly::Identity::Same => return true,
+            poly::Identity::Different if !decimal => return false,
+            // Sample points cannot be trusted on an expansion this large (`X + 1` vs
+            // `X` for a huge `X`): fail closed.
+            poly::Identity::TooLarge => {
+                self.too_large.set(true);
                 return false;
             }
+            _ => {}
         }
         if vars.is_empty() {
             let env = Env {

@@ -526,20 +526,21 @@ impl Extractor {
         let text = clean_response(&collapse_escaped_commands(text));
         let text = text.as_str();
         // Anchored patterns only run where their anchor word occurs at all.
+        let answers = answer_positions(text);
         let hints = Hints {
-            answer: !answer_positions(text).is_empty(),
+            answer: !answers.is_empty(),
             hashes: text.contains("####"),
         };
         let mut out = Vec::new();
         for target in &self.cfg.targets {
             match target {
                 Target::Latex => {
-                    self.latex_candidates(text, &mut out);
+                    self.latex_candidates(text, &answers, &mut out);
                     if hints.answer || hints.hashes {
-                        self.line_candidates(text, &mut out);
+                        self.line_candidates(text, &answers, &mut out);
                     }
                 }
-                Target::Expr => self.expr_candidates(text, hints, &mut out),
+                Target::Expr => self.expr_candidates(text, &answers, hints, &mut out),
                 Target::Choice => self.choice_candidates(text, &mut out),
             }
         }
@@ -548,7 +549,7 @@ impl Extractor {
         out
     }
 
-    fn latex_candidates(&self, text: &str, out: &mut Vec<Candidate>) {
+    fn latex_candidates(&self, text: &str, answers: &[usize], out: &mut Vec<Candidate>) {
         // Boxed answers, adjacent ones joined ("\boxed{1} and \boxed{2}"); all share one
         // priority, so only the rightmost few groups can ever be tried.
         let boxes = find_boxes(text);
@@ -580,11 +581,28 @@ impl Extractor {
         // located once (sorted positions), so each environment costs a binary search; at
         // most `MAX_PER_PATTERN` candidates per priority are kept (the rightmost).
         let envs = find_envs(text);
-        let anchors = Anchors::new(text, !envs.is_empty());
+        let anchors = Anchors::new(text, answers);
         let mut per_priority: Vec<(u32, usize)> = Vec::new();
         let mut j = envs.len();
         while j > 0 {
             let last = j - 1;
+            // Once the unanchored slots are full, only environments right after an anchor
+            // word can still count: jump to the nearest one on the left, or stop.
+            let unanchored_full = per_priority
+                .iter()
+                .any(|&(p, n)| p == 300 && n >= MAX_PER_PATTERN)
+                || !self.cfg.try_extract_without_anchor;
+            if unanchored_full {
+                let k = answers.partition_point(|&a| a < envs[last].0);
+                if k == 0 {
+                    break;
+                }
+                let reach = answers[k - 1] + 200;
+                if envs[last].0 > reach {
+                    j = envs.partition_point(|e| e.0 <= reach);
+                    continue;
+                }
+            }
             let mut first = last;
             while first > 0
                 && last - first < 5
@@ -680,10 +698,10 @@ impl Extractor {
     /// answer is +7.` The whole rest of the line is one candidate (so `2x + 3` is not cut
     /// to `2`), tried just before the number patterns of the same anchor. Lines with math
     /// delimiters are left to the LaTeX environments; prose lines are skipped.
-    fn line_candidates(&self, text: &str, out: &mut Vec<Candidate>) {
+    fn line_candidates(&self, text: &str, answers: &[usize], out: &mut Vec<Candidate>) {
         // Only around the rightmost anchor words (found by a byte scan), each in a window
         // of a few hundred bytes: the work does not grow with the text.
-        let mut anchors = answer_positions(text);
+        let mut anchors = answers.to_vec();
         anchors.extend(text.match_indices("####").map(|(p, _)| p));
         anchors.sort_unstable();
         anchors.dedup();
@@ -767,17 +785,18 @@ impl Extractor {
         self.cfg.try_extract_without_anchor.then_some(300)
     }
 
-    fn expr_candidates(&self, text: &str, hints: Hints, out: &mut Vec<Candidate>) {
+    fn expr_candidates(
+        &self,
+        text: &str,
+        answers: &[usize],
+        hints: Hints,
+        out: &mut Vec<Candidate>,
+    ) {
         // Windows where each pattern can match, found by byte scans: the anchored patterns
         // start at their anchor word, the unanchored one at a number after a boundary.
         // Only the rightmost `MAX_PER_PATTERN` windows per pattern are searched, each a
         // few KiB, so the work does not grow with the text (issue 14: no cut-off by
         // position either).
-        let answers = if hints.answer {
-            answer_positions(text)
-        } else {
-            vec![]
-        };
         let b = text.as_bytes();
         let finals: Vec<usize> = answers
             .iter()
@@ -789,7 +808,9 @@ impl Extractor {
         } else {
             vec![]
         };
-        let window = 4 * self.cfg.max_answer_chars;
+        // An anchored answer sits within a few hundred bytes of its anchor; a longer number
+        // is cut here and then rejected by the digit cap, as it would be whole.
+        let window = 1024 + self.cfg.max_digits;
         for (re, priority, no_eq_after) in EXPR_RES.iter() {
             let starts: Vec<usize> = match priority {
                 300 if self.cfg.try_extract_without_anchor => {
@@ -798,7 +819,7 @@ impl Extractor {
                 300 => continue,
                 10 => hashes.clone(),
                 0 | 50 => finals.clone(),
-                _ => answers.clone(),
+                _ => answers.to_vec(),
             };
             let keep = starts.len().saturating_sub(2 * MAX_PER_PATTERN);
             let mut found: Vec<Candidate> = Vec::new();
@@ -1080,22 +1101,15 @@ struct Anchors {
 }
 
 impl Anchors {
-    fn new(text: &str, needed: bool) -> Anchors {
-        if !needed {
-            return Anchors {
-                answer: vec![],
-                final_answer: vec![],
-            };
-        }
-        let answer = answer_positions(text);
+    fn new(text: &str, answers: &[usize]) -> Anchors {
         let b = text.as_bytes();
-        let final_answer = answer
+        let final_answer = answers
             .iter()
             .filter(|&&p| final_before(b, p))
             .map(|&p| p - 6)
             .collect();
         Anchors {
-            answer,
+            answer: answers.to_vec(),
             final_answer,
         }
     }

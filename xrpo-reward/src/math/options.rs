@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::extract::find_boxes;
+use super::extract::{find_boxes, rightmost_matches};
 
 /// The option letter `s` is written as, if it is one: `B`, `(B)`, `B.`, `B)`, `**B**`,
 /// `$B$`, `\text{(B)}`, `\textbf{(B) }`, `\mathrm{B}`. Only capital `A`–`J`.
@@ -72,7 +72,9 @@ pub enum Choice {
 /// The option a response picks: the last boxed answer, else the last anchored letter
 /// (`answer is (B)`), else the last `\textbf{(B)}`, else a last bare line `B.`.
 pub fn chosen_option(response: &str) -> Option<Choice> {
-    if let Some(l) = option_letter(response) {
+    if response.len() <= 64
+        && let Some(l) = option_letter(response)
+    {
         return Some(Choice::Letter(l));
     }
     if let Some(b) = find_boxes(response).last() {
@@ -81,11 +83,12 @@ pub fn chosen_option(response: &str) -> Option<Choice> {
             None => Choice::Boxed(b.2.to_string()),
         });
     }
+    // The rightmost match only, searched from the end (bounded work on long texts).
     let last = |re: &Regex| {
-        re.captures_iter(response)
-            .last()
-            .and_then(|c| c.name("l"))
-            .and_then(|m| m.as_str().chars().next())
+        let (start, _) = *rightmost_matches(re, response, 1).last()?;
+        re.captures_at(response, start)
+            .and_then(|c| c.name("l").map(|m| m.as_str().to_string()))
+            .and_then(|m| m.chars().next())
     };
     last(&ANCHORED)
         .or_else(|| last(&BOLD_OPTION))
