@@ -317,6 +317,18 @@ fn text_key(s: &str) -> String {
     t.trim_start_matches('(').trim_end_matches(')').to_string()
 }
 
+/// The entries of a one-column or one-row matrix, or of a tuple of two or more.
+fn vector_entries(n: &Node) -> Option<Vec<Node>> {
+    match n {
+        Node::Matrix(rows) if rows.len() > 1 && rows.iter().all(|r| r.len() == 1) => {
+            Some(rows.iter().map(|r| r[0].clone()).collect())
+        }
+        Node::Matrix(rows) if rows.len() == 1 && rows[0].len() > 1 => Some(rows[0].clone()),
+        Node::Tuple(v) if v.len() > 1 => Some(v.clone()),
+        _ => None,
+    }
+}
+
 /// Sums and products of matrices folded into one matrix of scalar expressions.
 fn fold_matrix(n: &Node) -> Option<Vec<Vec<Node>>> {
     match n {
@@ -513,6 +525,13 @@ impl Comparer<'_> {
     }
 
     fn dispatch(&self, g: &Node, p: &Node) -> bool {
+        // A column or row vector written as a tuple: `\begin{pmatrix}1\\2\end{pmatrix}`
+        // vs `(1, 2)`, compared in order.
+        if let (Some(a), Some(b)) = (vector_entries(g), vector_entries(p))
+            && (matches!(g, Node::Matrix(_)) != matches!(p, Node::Matrix(_)))
+        {
+            return a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| self.cmp(x, y));
+        }
         match (g, p) {
             (Node::Rel(gt, go), Node::Rel(pt, po)) => self.relations(gt, go, pt, po),
             (Node::Rel(..), _) | (_, Node::Rel(..)) => false,

@@ -339,9 +339,15 @@ fn percent_follows(text: &str, end: usize) -> bool {
 }
 
 /// Undoes what chat models add around a final answer: the Unicode minus (`−43`) becomes
-/// `-`, an escaped dollar (`\$40`) a space, and markdown bold markers (`**73**`) go, except between two operands (`2**3`).
+/// `-`, an escaped dollar (`\$40`) a space, `Answer:-2` gets a space after its colon,
+/// and markdown bold markers (`**73**`) go, except between two operands (`2**3`).
 pub(crate) fn clean_response(text: &str) -> String {
-    if !text.contains("**") && !text.contains("\\$") && !text.contains('\u{2212}') {
+    if !text.contains("**")
+        && !text.contains("\\$")
+        && !text.contains('\u{2212}')
+        && !text.contains("nswer:")
+        && !text.contains("NSWER:")
+    {
         return text.to_string();
     }
     let bytes = text.as_bytes();
@@ -365,6 +371,16 @@ pub(crate) fn clean_response(text: &str) -> String {
                 out.push_str(&text[last..i]);
                 out.push(' ');
                 i += 2;
+                last = i;
+            }
+            // `Answer:-2`: a space after the colon, so the number has its boundary.
+            b':' if i >= 6
+                && bytes[i - 6..i].eq_ignore_ascii_case(b"answer")
+                && bytes.get(i + 1).is_some_and(|c| !c.is_ascii_whitespace()) =>
+            {
+                out.push_str(&text[last..=i]);
+                out.push(' ');
+                i += 1;
                 last = i;
             }
             // U+2212 MINUS SIGN is E2 88 92.
@@ -730,6 +746,20 @@ impl Extractor {
                 99
             };
             let mut line = body.as_str();
+            // "Final Answer: The final answer is X. I hope it is correct." (Minerva).
+            for lead in ["the final answer is", "the answer is", "final answer is"] {
+                if line.len() >= lead.len()
+                    && line.is_char_boundary(lead.len())
+                    && line[..lead.len()].eq_ignore_ascii_case(lead)
+                {
+                    line = line[lead.len()..]
+                        .trim_start()
+                        .trim_start_matches([':', '：'])
+                        .trim_start();
+                    break;
+                }
+            }
+            let hope = line.contains("I hope");
             if line.contains('$') || ["\\boxed", "\\(", "\\["].iter().any(|d| line.contains(d)) {
                 continue;
             }
@@ -738,13 +768,16 @@ impl Extractor {
                 line = &line[..k];
             }
             let line = trim_punctuation(line.trim().trim_matches('*').trim());
-            // A plain number is left to the number patterns (which read `1 000`, `1,000`).
+            // A plain number is left to the number patterns, which read thousands
+            // separators and decimal commas (`1 000`, `1000,99`).
             let plain_number = line
                 .chars()
                 .all(|c| c.is_ascii_digit() || " ,.+-$%".contains(c));
             if line.is_empty() || plain_number || !formula_like(line) {
                 continue;
             }
+            // "… is X. I hope it is correct." ranks with its number pattern (priority 0).
+            let priority = if hope && priority == 49 { 0 } else { priority };
             out.push(Candidate {
                 text: line.to_string(),
                 target: Target::Latex,

@@ -230,6 +230,7 @@ pub fn normalize_latex(raw: &str) -> String {
     s = strip_units(&s);
     s = percent_words(&s);
     s = approx_rule(&s);
+    s = mixed_number(trim_punctuation(&s));
     trim_punctuation(&s).to_string()
 }
 
@@ -486,6 +487,26 @@ fn percent_words(s: &str) -> String {
         }
     }
     out
+}
+
+/// A whole answer `2 1/4` (plain-text mixed number) → `2\frac{1}{4}`, which the parser
+/// reads as 2 + 1/4.
+fn mixed_number(s: &str) -> String {
+    let t = s.trim();
+    let (whole, rest) = match t.split_once(' ') {
+        Some(x) => x,
+        None => return t.to_string(),
+    };
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    let w = whole.strip_prefix('-').unwrap_or(whole);
+    if let Some((n, d)) = rest.trim().split_once('/')
+        && digits(w)
+        && digits(n)
+        && digits(d)
+    {
+        return format!("{whole}\\frac{{{n}}}{{{d}}}");
+    }
+    t.to_string()
 }
 
 /// `x = 1/3 \approx 0.33`: the exact value before `\approx` is the answer; a lone

@@ -54,6 +54,12 @@ static BARE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid pattern")
 });
 
+/// `(C)` followed by a non-letter.
+static PAREN_OPTION: LazyLock<Regex> = LazyLock::new(|| {
+    // Invariant: fixed, valid pattern.
+    Regex::new(r"\((?P<l>[A-J])\)(?:[^A-Za-z0-9]|$)").expect("valid pattern")
+});
+
 /// `\textbf{(B)}` / `\textbf{(B) }15` as AMC solutions write the chosen option.
 static BOLD_OPTION: LazyLock<Regex> = LazyLock::new(|| {
     // Invariant: fixed, valid pattern.
@@ -99,6 +105,18 @@ pub fn chosen_option(response: &str) -> Option<Choice> {
                 .captures(line)
                 .and_then(|c| c.name("l"))
                 .and_then(|m| m.as_str().chars().next())
+                // Else the last `(X)` near the end of the last line ("… so (C).").
+                .or_else(|| {
+                    let mut from = line.len().saturating_sub(300);
+                    while !line.is_char_boundary(from) {
+                        from += 1;
+                    }
+                    PAREN_OPTION
+                        .captures_iter(&line[from..])
+                        .last()
+                        .and_then(|c| c.name("l"))
+                        .and_then(|m| m.as_str().chars().next())
+                })
         })
         .map(Choice::Letter)
 }

@@ -520,6 +520,150 @@ add("long_response", "issue14", "9", "\\boxed{42}\n" + filler + " so step 7 and 
 add("long_response", "issue14", "42", filler + "The answer is \\boxed{42}.", "correct")
 add("long_response", "issue14", "42", "Answer: 42\n" + filler * 2 + " nothing more.", "correct")
 
+# ---- 19. other graders' documented equivalences ------------------------------------------
+for g, p, exp, src in [
+    ("\\frac{1}{2}", "\\frac12", "correct", "hendrycks"),
+    ("\\frac{1}{2}", "1/2", "correct", "hendrycks"),
+    (".5", "0.5", "correct", "hendrycks"),
+    ("0.5", "\\dfrac{1}{2}", "correct", "hendrycks"),
+    ("\\frac{1}{2}", "\\tfrac{1}{2}", "correct", "hendrycks"),
+    ("x=2", "2", "correct", "hendrycks"),
+    ("\\sqrt3", "\\sqrt{3}", "correct", "hendrycks"),
+    ("10\\text{ units}", "10", "correct", "hendrycks"),
+    ("\\left(1,2\\right)", "(1,2)", "correct", "hendrycks"),
+    ("1\\frac{1}{2}", "\\frac{3}{2}", "correct", "prm800k"),
+    ("1\\frac{1}{2}", "\\frac{1}{2}", "wrong", "prm800k"),
+    ("10^{2}", "100", "correct", "prm800k"),
+    ("1,000", "1000", "correct", "prm800k"),
+    ("\\$5", "5", "correct", "prm800k"),
+    ("5 \\text{ dollars}", "5", "correct", "prm800k"),
+    ("(x+1)^2", "x^2+2x+1", "correct", "prm800k"),
+    ("\\frac{\\sqrt{2}}{2}", "\\sqrt{2}/2", "correct", "prm800k"),
+    ("\\$1.50", "1.5", "correct", "prm800k"),
+    ("50\\%", "50", "correct", "qwen"),
+    ("50\\%", "0.5", "correct", "qwen"),
+    ("50", "50\\%", "correct", "qwen"),
+    ("\\text{(A)}", "A", "correct", "qwen"),
+    ("\\text{(A)}", "\\text{A}", "correct", "qwen"),
+    ("A", "(A)", "correct", "qwen"),
+    ("\\text{(C)}", "\\text{(D)}", "wrong", "qwen"),
+    ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "(1,2)", "correct", "qwen"),
+    ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "(2,1)", "wrong", "qwen"),
+    ("2\\sqrt{2}", "\\sqrt{8}", "correct", "qwen"),
+    ("\\frac{3}{\\sqrt{5}}", "\\frac{3\\sqrt5}{5}", "correct", "qwen"),
+    ("12", "12.0", "correct", "qwen"),
+    ("12", "12.00", "correct", "qwen"),
+    ("-\\frac{1}{2}", "\\frac{-1}{2}", "correct", "qwen"),
+    ("-\\frac{1}{2}", "-0.5", "correct", "qwen"),
+    ("\\infty", "\\infty", "correct", "mathverify"),
+    ("-\\infty", "\\infty", "wrong", "mathverify"),
+    ("\\frac{1}{x}", "x^{-1}", "correct", "mathverify"),
+    ("2^{10}", "1024", "correct", "mathverify"),
+    ("\\log_2 8", "3", "correct", "mathverify"),
+    ("[2,3]", "(2,3)", "wrong", "mathverify"),
+    ("x \\in [2,3]", "[2,3]", "correct", "mathverify"),
+    ("30^\\circ", "30", "correct", "minerva"),
+    ("\\text{Monday}", "Monday", "correct", "minerva"),
+    ("\\text{yes}", "\\text{Yes}", "correct", "minerva"),
+    ("8\\text{ cm}^3", "8", "correct", "minerva"),
+    ("16\\pi \\text{ square units}", "16\\pi", "correct", "minerva"),
+    ("5\\sqrt{5}", "\\sqrt{125}", "correct", "deepseek"),
+    ("a=1, b=2", "(1,2)", "correct", "mathverify"),
+    ("11,\\!111", "11111", "correct", "hendrycks"),
+    ("\\frac{1}{4}", "25\\%", "correct", "qwen"),
+    ("k=3", "k = 3", "correct", "deepseek"),
+    ("(4,5)", "x=4, y=5", "correct", "deepseek"),
+    ("\\dfrac{5}{2}", "2.5", "correct", "deepseek"),
+    ("1.5", "1.51", "wrong", "deepseek"),
+    ("0.1", "0.10000001", "correct", "mathverify"),
+]:
+    add("graders", src, g, f"The answer is $\\boxed{{{p}}}$.", exp)
+
+# ---- 20. reward hacking: answers that hedge, list or dodge -----------------------------
+for g, r in [
+    ("3", "\\boxed{1, 2, 3, 4, 5}"),
+    ("3", "\\boxed{3} or \\boxed{4}"),
+    ("3", "Answer: 3 or 4"),
+    ("B", "\\boxed{ABCD}"),
+    ("B", "The answer is (A) or (B) or (C)."),
+    ("x+1", "\\boxed{x+1 \\text{ or } x-1}"),
+    ("5", "\\boxed{5 \\pm 100}"),
+    ("5", "\\boxed{x}"),
+    ("5", "First \\boxed{5}. That is wrong; the answer is \\boxed{6}."),
+    ("2", "\\boxed{\\infty}"),
+    ("\\frac{1}{2}", "\\boxed{\\frac{1}{2}, \\frac{1}{3}}"),
+    ("(1, 2)", "\\boxed{(1, 2), (2, 1)}"),
+    ("E", "\\boxed{e}"),
+    ("7", "\\boxed{7x}"),
+    ("12", "\\boxed{12 + 0.5}"),
+    ("x^2", "\\boxed{x^2 + 10^{-9}x}"),
+]:
+    add("reward_hacking", "own", g, r, "wrong")
+
+# ---- 21. answers as datasets store them, responses as models write them -----------------
+# (AQuA/MMLU letters, Minerva "I hope it is correct", MATH golds with units, mixed numbers,
+# AIME leading zeros, GSM8K money) -- mixed sources, the one per case is the dataset whose
+# format the case copies.
+def dataset_src(g, r):
+    if g in ("A", "B", "C", "D", "E") or g.startswith("\\text{B"):
+        return "aqua" if "E)" in r or g == "E" else "mmlu"
+    if "I hope" in r:
+        return "minerva"
+    if g in ("073", "73"):
+        return "aime"
+    if "####" in r or g == "18":
+        return "gsm8k"
+    return "math"
+for g, r, e in [
+ ("E","A)21 B)21.5 C)22 D)22.5 E)23\nThe speed is 23, so the answer is E) 23","correct"),
+ ("E","The answer is E) 23","correct"),("E","Answer: (E)","correct"),("C","The correct answer is (C) 42.","correct"),
+ ("C","C","correct"),("C","**C**","correct"),("C","The answer is $\\boxed{\\text{C}}$","correct"),("C","\\boxed{\\textbf{(C)}}","correct"),
+ ("C","Therefore the answer is \\boxed{C}.","correct"),("C","Therefore the answer is \\boxed{D}.","wrong"),
+ ("C","Among the options, (A) is wrong, (B) is wrong, so (C).","correct"),
+ ("2.5 \\times 10^{8}","Final Answer: The final answer is 2.5 \\times 10^{8}. I hope it is correct.","correct"),
+ ("2.5 \\times 10^{8}","Final Answer: The final answer is $2.5e8$. I hope it is correct.","correct"),
+ ("2.5 \\times 10^{8}","\\boxed{250000000}","correct"),("2.5 \\times 10^{8}","\\boxed{2.5 \\cdot 10^8}","correct"),
+ ("2.5 \\times 10^{8}","\\boxed{2.6 \\times 10^8}","wrong"),
+ ("11\\frac{1}{4}","\\boxed{11.25}","correct"),("11\\frac{1}{4}","\\boxed{\\frac{45}{4}}","correct"),
+ ("6\\text{ inches}","\\boxed{6}","correct"),("\\text{Devon}","\\boxed{\\text{Devon}}","correct"),
+ ("20\\text{ square units}","\\boxed{20}","correct"),("40^\\circ","\\boxed{40}","correct"),("40^\\circ","\\boxed{40^{\\circ}}","correct"),
+ ("y=-2x+5","\\boxed{y = 5 - 2x}","correct"),("(2,-3)","\\boxed{(2, -3)}","correct"),
+ ("1.36","\\boxed{1.36}","correct"),("1.36","\\boxed{1.37}","wrong"),
+ ("073","The answer is 73","correct"),("73","The answer is 073","correct"),
+ ("18","Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\nShe makes 9 * 2 = $<<9*2=18>>18 every day at the farmer’s market.\n#### 18","correct"),
+ ("18","The answer is: 18","correct"),("18","The answer is: $18.","correct"),("18","The final answer is $\\$18$.","correct"),
+ ("\\frac{1}{4}","$\\frac{1}{4}$","correct"),
+ ("(-\\infty,-3)\\cup(3,\\infty)","\\boxed{(-\\infty, -3) \\cup (3, \\infty)}","correct"),
+ ("(-\\infty,-3)\\cup(3,\\infty)","\\boxed{(3, \\infty) \\cup (-\\infty, -3)}","correct"),
+ ("\\{-2,2\\}","\\boxed{\\pm 2}","correct"),("2, -2","\\boxed{-2, 2}","correct"),
+ ("x^2+7x+10","\\boxed{(x+2)(x+5)}","correct"),("x^2+7x+10","\\boxed{(x+2)(x+4)}","wrong"),
+ ("\\dfrac{\\sqrt{3}}{2}","\\boxed{\\frac{\\sqrt3}2}","correct"),
+ ("\\$1.25","\\boxed{1.25}","correct"),("\\$1.25","\\boxed{\\$1.25}","correct"),("\\$1.25","The answer is \\$1.25.","correct"),
+ ("10\\%","\\boxed{10\\%}","correct"),("10\\%","\\boxed{10}","correct"),
+ ("3","$x = 3$","correct"),("3","So $x=3$.","correct"),
+ ("\\frac{5}{3}","\\boxed{5/3}","correct"),("-\\frac{3}{4}","\\boxed{-0.75}","correct"),
+ ("\\sqrt{2}","\\boxed{2^{1/2}}","correct"),("\\sqrt{2}","\\boxed{\\sqrt{2}}","correct"),
+ ("2","\\boxed{2}\\\\\n\\boxed{2}","correct"),
+ ("4","The answer is $\\boxed{4}$ units.","correct"),
+ ("x \\in (-\\infty, 2)","\\boxed{x<2}","correct"),
+ ("\\left[ -\\frac{1}{2}, 3 \\right)","\\boxed{[-0.5, 3)}","correct"),
+ ("1","The answer is $1$","correct"),
+ ("\\text{B}","The answer is B","correct"),
+ ("6","The final answer is $\\boxed{6}$.\n\n**Note**: There are 7 cases.","correct"),
+ ("1/2","\\boxed{\\frac12}","correct"),("0.5","\\boxed{50\\%}","correct"),
+ ("x=5","\\boxed{5}","correct"),("x=-1, x=5","\\boxed{5, -1}","correct"),("x=-1, x=5","\\boxed{x=5}","wrong"),
+ ("5","So, $\\boxed{x = 5}$","correct"),
+ ("16","Thus there are $\\boxed{16}$ possible values, and $a+b = 7$.","correct"),
+ ("3\\sqrt{3}","\\boxed{\\sqrt{27}}","correct"),
+ ("10","The answer is ten","wrong"),
+ ("13","The sum is 13.\n\nAnswer: 13","correct"),
+ ("-2","Answer:-2","correct"),
+ ("2","Answer: $2$ meters","correct"),
+ ("0.3","Answer: 30%","correct"),
+ ("\\frac{9}{4}","Answer: 9/4","correct"),("\\frac{9}{4}","Answer: 2.25","correct"),("\\frac{9}{4}","Answer: 2 1/4","correct"),
+]:
+    add("dataset_forms", dataset_src(g, r), g, r, e)
+
 with open(OUT, "w") as f:
     for c in cases:
         f.write(json.dumps(c, ensure_ascii=False) + "\n")
