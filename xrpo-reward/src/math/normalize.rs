@@ -53,7 +53,7 @@ const ESCAPED_COMMANDS: &[&str] = &[
 
 /// Rewrites `\\cmd` to `\cmd` for the commands in a fixed list (escaping artefacts).
 pub fn collapse_escaped_commands(text: &str) -> Cow<'_, str> {
-    if !text.contains("\\\\") {
+    if memchr::memmem::find(text.as_bytes(), b"\\\\").is_none() {
         return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();
