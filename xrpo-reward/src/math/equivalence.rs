@@ -1,19 +1,31 @@
 //! Whether two parsed answers are the same answer.
 //!
-//! Numbers compare exactly as rationals; a decimal literal on either side rounds both to
-//! [`MathConfig::precision`] places (Math-Verify's `float_rounding`); irrational values
-//! compare within [`MathConfig::rel_tol`]. Expressions with variables compare by
-//! evaluation at deterministic pseudo-random points. Relations compare up to a non-zero
-//! factor (`2x+4y-3=0` ≡ `y=-x/2+3/4`), with flipped sides (`x<1` ≡ `-x>-1`). Tuples are
-//! ordered, sets unordered (duplicates collapse), intervals compare ends and openness.
+//! Numbers compare exactly as rationals. Polynomials (multivariate, rational coefficients,
+//! and Gaussian integers with `i² = −1`) compare exactly by canonical expansion
+//! ([`poly`](super::poly)); an expansion past its work cap fails closed (`too_large`).
+//! Other expressions with variables compare by evaluation at deterministic pseudo-random
+//! points. A decimal literal on either side makes both sides agree to
+//! [`MathConfig::precision`] decimal places *and* significant digits (so `1/3` =
+//! `0.333333`, but `1.5·10⁻⁸` ≠ `1.5·10⁻⁷`); irrational values compare within
+//! [`MathConfig::rel_tol`] (relative, with an absolute floor of 1e-12 near 0).
+//!
+//! Relations compare up to a non-zero factor (`y = 2x + 3` ≡ `2y = 4x + 6` ≡
+//! `y − 2x = 3`, but `x − y = 4` ≠ `y = −x + 4`), with flipped sides (`x<1` ≡ `-x>-1`); an
+//! inequality's factor must be positive. A one-variable inequality (or a list of them
+//! joined by "or") compares with an interval or union as the set it describes, both ways
+//! by default ([`MathConfig::allow_set_relation_comp`]). Tuples are ordered
+//! ([`MathConfig::tuple_order`]); sets and bare lists (`1, 2`, `x = 1, 2`) unordered, with
+//! duplicates collapsing; a set of two answers never equals one of them. Intervals compare
+//! ends and openness; a column or row vector equals the tuple of its entries.
 //!
 //! Conventions taken from Math-Verify (documented, each pinned by a conformance case):
-//! - `x = 5` against `5`: an assignment (a left side made only of symbols) is its value;
-//!   a chain `x = 1+1 = 2` is `x = 2` (its last side).
-//! - A percentage accepts both its value and its bare number (`28\%` vs `28`).
+//! - `x = 5` against `5`: an equation whose left side names a quantity (symbols only and
+//!   not a sum: `x`, `f(x)`, `AB`, `(p, q)`, `V_1 : V_2`) is its value; a chain
+//!   `x = 1+1 = 2` is `x = 2` (its last side). `x + y = 5` stays an equation.
+//! - A percentage accepts its value (`25\%` = `0.25`) and, with
+//!   [`MathConfig::percent_bare_number`], its bare number (`25\%` vs `25`); two
+//!   percentages compare their numbers (`0.25\%` ≠ `25\%`).
 //! - A tuple against a set compares in the set's written order.
-//! - A relation gold (`-2 ≤ x ≤ 7`) against a set prediction (`[-2, 7]`) compares as a
-//!   set; the reverse only with `allow_set_relation_comp`.
 
 use std::cell::Cell;
 

@@ -1,24 +1,52 @@
 //! Math answers: extraction of the final answer and equivalence with the gold.
 //!
-//! [`MathVerifier`] implements [`Verifier`] for [`Reference::Math`]. The gold answer goes
-//! through the same extraction as the response (as in Math-Verify), so `"$\\frac12$"`,
-//! `"\\boxed{1/2}"` and `"0.5"` are all fine golds; a gold with LaTeX commands but no
-//! delimiters (`"\\frac{1}{2}"`) is read as LaTeX whole.
+//! [`MathVerifier`] implements [`Verifier`] for [`Reference::Math`].
+//!
+//! **The gold is one answer.** Its whole text is parsed first, bare or inside one pair of
+//! delimiters (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`, `\boxed{}`), so `"(1, 2)"`,
+//! `"2x + 3"`, `"y = 2x + 3"`, `"x \ge 0"`, `"1, 2"`, `"\$40"` or `"64 square feet"` are
+//! golds as they stand. Only a worked solution (GSM8K's `"… #### 72"`, a MATH solution with
+//! a `\boxed{}`, several `$…$` among words) goes through the response extractor. A gold
+//! that is an option letter `A`–`J` (`"B"`, `"(B)"`, `"\text{(B)}"`) is judged by
+//! [`options`]. Undelimited prose of more than two words (`"see the figure"`) is not an
+//! answer: such a gold is `unverifiable`.
+//!
+//! **The response's answer** is the last final answer at the best anchor: `\boxed{}`,
+//! "The final answer is … I hope", `#### x`, "Final Answer:", "Answer:" / "The answer
+//! is" lines (read whole: `Answer: 2x + 3` is `2x + 3`), `$…$`, then the last number
+//! ([`MathConfig::try_extract_without_anchor`] = false gives no credit without an
+//! anchor). The whole response is searched, with bounded work.
+//!
+//! **Equivalence** (see [`equivalence`]): exact rationals and exact polynomial identity
+//! first; equations up to a non-zero factor; inequalities against intervals both ways;
+//! tuples ordered ([`MathConfig::tuple_order`]), solution sets unordered; decimals to
+//! [`MathConfig::precision`] places and significant digits; percentages as documented at
+//! [`MathConfig::percent_bare_number`].
 //!
 //! The pipeline, one module per step:
 //! [`extract`] (find candidate answers) → [`normalize`] (clean LaTeX) → [`parse`] (build a
-//! [`Node`] tree) → [`equivalence`] (compare, using [`eval`] on exact rationals or sample
-//! points).
+//! [`Node`] tree) → [`equivalence`] (compare, using [`poly`] for exact expansion and
+//! [`eval`] on exact rationals or sample points).
 //!
 //! ```
 //! use xrpo_reward::math::{MathConfig, MathVerifier};
-//! use xrpo_reward::{Reference, Verifier};
+//! use xrpo_reward::{Outcome, Reference, Verifier};
 //!
 //! let verifier = MathVerifier::new(MathConfig::default()).unwrap();
 //! let gold = Reference::Math { answer: "\\frac{1}{2}".into() };
 //! let verdict = verifier.verify("so the answer is $\\boxed{0.5}$.", &gold).unwrap();
 //! assert!(verdict.correct());
 //! assert_eq!(verdict.extracted.as_deref(), Some("0.5"));
+//!
+//! // A bare tuple gold is one answer, and tuples are ordered.
+//! let point = Reference::Math { answer: "(1, 2)".into() };
+//! assert!(verifier.verify("The answer is $(1,2)$.", &point).unwrap().correct());
+//! let swapped = verifier.verify("\\boxed{(2, 1)}", &point).unwrap();
+//! assert_eq!(swapped.outcome, Outcome::Wrong);
+//!
+//! // GSM8K golds are worked solutions; the last inline math does not beat `####`.
+//! let gsm = Reference::Math { answer: "48 + 24 = 72 clips.\n#### 72".into() };
+//! assert!(verifier.verify("First $n = 16$ …\n#### 72", &gsm).unwrap().correct());
 //! ```
 
 pub mod ast;
