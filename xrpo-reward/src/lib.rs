@@ -16,7 +16,7 @@
 //! # Example
 //!
 //! Math answers, checked by [`math::MathVerifier`] (extraction of the last final answer,
-//! then exact or numeric equivalence with the gold, which is extracted the same way):
+//! then exact or numeric equivalence with the gold, which is read whole as one answer):
 //!
 //! ```
 //! use xrpo_reward::math::MathVerifier;

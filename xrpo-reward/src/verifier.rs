@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub enum Reference {
     /// A math problem's gold answer, e.g. `"\\frac{1}{2}"` or `"\\boxed{3}"`.
     Math {
-        /// The gold answer text; it goes through the same extraction as the response.
+        /// The gold answer text: one answer, bare or delimited (`"(1, 2)"`, `"$x+1$"`,
+        /// `"\\boxed{3}"`), or a worked solution (`"… #### 72"`) whose final answer is
+        /// extracted like a response's.
         answer: String,
     },
     /// A programming problem's tests.

@@ -119,20 +119,46 @@ fn candidates_are_ordered_by_priority_then_from_the_right() {
 }
 
 #[test]
-fn long_responses_are_cut_from_the_front() {
+fn long_responses_are_searched_whole() {
+    // Issue 14: a `\boxed{}` more than 16 KB before the end was cut off and a later
+    // number scored instead. The whole response is searched now.
+    let text = format!("\\boxed{{1}} {} the count is 2", "filler ".repeat(10_000));
+    assert!(text.len() > 64_000);
+    assert_eq!(
+        extracted(&MathConfig::default(), &text).as_deref(),
+        Some("1")
+    );
+    // Past `max_response_chars` nothing is extracted (judged too large), never a tail.
     let cfg = MathConfig {
         max_response_chars: 100,
         ..MathConfig::default()
     };
-    let text = format!("\\boxed{{1}} {} the answer is 2", "filler ".repeat(100));
+    assert_eq!(extracted(&cfg, &text), None);
+    let verdict = xrpo_reward::math::MathVerifier::new(cfg)
+        .unwrap()
+        .judge("2", &text);
     assert_eq!(
-        extracted(&cfg, &text).as_deref(),
-        Some("2"),
-        "the early box is out of the kept tail"
+        (verdict.outcome, verdict.reason),
+        (xrpo_reward::Outcome::Wrong, xrpo_reward::Reason::TooLarge)
     );
-    assert_eq!(
-        extracted(&MathConfig::default(), &text).as_deref(),
-        Some("1")
+}
+
+#[test]
+fn answer_lines_models_write() {
+    let cfg = MathConfig::default();
+    check(
+        &cfg,
+        &[
+            ("Answer: 2x + 3", Some("2x + 3")),
+            ("Final Answer: **73**", Some("73")),
+            ("The answer is +7.", Some("+7")),
+            ("Answer: \u{2212}43", Some("-43")),
+            ("Earlier $n = 16$.\n#### 43", Some("43")),
+            ("The answer is 42 apples.", Some("42")),
+            ("The answer is \\$40.", Some("40")),
+            ("Answer: sqrt(2)", Some("sqrt(2)")),
+            ("The answer is 1 000.", Some("1000")),
+        ],
     );
 }
 

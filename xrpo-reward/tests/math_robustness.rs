@@ -9,7 +9,7 @@ use xrpo_reward::{Outcome, Reason, Reference, Verifier};
 
 const CAP: Duration = Duration::from_millis(50);
 
-/// Verifies and returns the verdict with the fastest of three timings (so a busy CI
+/// Verifies and returns the verdict with the fastest of five timings (so a busy CI
 /// machine does not fail the cap by scheduling noise).
 fn timed(response: &str, gold: &str) -> (xrpo_reward::Verdict, Duration) {
     let v = MathVerifier::default();
@@ -18,7 +18,7 @@ fn timed(response: &str, gold: &str) -> (xrpo_reward::Verdict, Duration) {
     };
     let mut best = Duration::MAX;
     let mut verdict = None;
-    for _ in 0..3 {
+    for _ in 0..5 {
         let t = Instant::now();
         let out = v
             .verify(response, &reference)
@@ -127,6 +127,51 @@ fn long_responses_keep_their_tail() {
         "42",
     );
     assert!(v.correct());
+}
+
+#[test]
+fn factorials_binomials_and_expansions_are_capped() {
+    // Factorials and binomials of huge arguments: cut off by the caps, never computed.
+    for r in [
+        "\\boxed{(10^{100})!}",
+        "\\boxed{1000000!}",
+        "\\boxed{((5!)!)!}",
+        "\\boxed{\\binom{10^{9}}{5000}}",
+        "\\boxed{\\binom{100000}{50000}}",
+        "\\boxed{(2^{10000})!}",
+    ] {
+        let v = check(r, "2");
+        assert!(!v.correct(), "{r}");
+    }
+    let v = check("\\boxed{170!}", "171!");
+    assert!(!v.correct());
+    // Polynomial expansions that would have millions of terms stop at the work cap and
+    // fall back to sample points; the verdict still comes, fast.
+    let big = "(a+b+c+d+g+h)^{64}";
+    let v = check(&format!("\\boxed{{{big}}}"), &format!("${big} + 1$"));
+    assert!(!v.correct());
+    let factors: String = (0..24).map(|k| format!("(a_{k}+b_{k})")).collect();
+    let v = check(&format!("\\boxed{{{factors}}}"), &format!("${factors}$"));
+    assert!(v.correct(), "the same product matches itself");
+    let nested = "((((x+1)^{64})^{64})^{64})^{64}";
+    check(&format!("\\boxed{{{nested}}}"), "x");
+    let deep = format!("{}x{}", "(1+".repeat(40), ")^{2}".repeat(40));
+    check(&format!("\\boxed{{{deep}}}"), "x");
+}
+
+#[test]
+fn anchor_soups_are_capped() {
+    // Megabytes of anchor words, option letters and answer lines: the work is bounded by
+    // the rightmost anchors, not the number of them.
+    check(&"The answer is (B). ".repeat(50_000), "B");
+    check(&"Answer: x + 1\n".repeat(60_000), "x + 1");
+    check(&"#### 7 ".repeat(100_000), "7");
+    check(&"final answer is ".repeat(60_000), "1");
+    check(&"answer answer answer 1 ".repeat(40_000), "1");
+    check(&"**".repeat(300_000), "1");
+    check(&"\u{2212}".repeat(200_000), "1");
+    check(&"(A) 1 (B) 2 ".repeat(50_000), "B");
+    check(&format!("{}\\boxed{{7}}", "$1$ ".repeat(200_000)), "7");
 }
 
 fn latexish() -> impl Strategy<Value = String> {

@@ -34,21 +34,35 @@ pub struct MathConfig {
     pub choices: Vec<String>,
     /// Compare choice letters case-insensitively. Default true.
     pub choice_lowercase: bool,
-    /// Decimal places both sides are rounded to when either is written as a decimal
-    /// (Math-Verify's `float_rounding`). Default 6. Unit: decimal digits.
+    /// Digits a decimal answer must agree to: when either side is written as a decimal,
+    /// both sides must round to the same value at this many decimal places (Math-Verify's
+    /// `float_rounding`) AND agree to this many significant digits (relative difference
+    /// ≤ 5·10^-precision), so `1.5 \times 10^{-8}` ≠ `1.5 \times 10^{-7}`. Default 6.
+    /// Unit: digits.
     pub precision: u32,
     /// Relative tolerance for comparisons that involve irrational values or variables
-    /// (evaluated in `f64`). Exact rationals are compared exactly. Default 1e-6.
+    /// (evaluated in `f64`): `|a − b| ≤ rel_tol · max(|a|, |b|)`, with an absolute floor
+    /// of 1e-12 that only matters near 0. Exact rationals and polynomials are compared
+    /// exactly. Default 1e-6.
     pub rel_tol: f64,
     /// Whether variable names matter (`f(x)` vs `f(y)`); false matches variables by
     /// position. Default true.
     pub strict: bool,
-    /// Also compare a set or interval gold with a relation prediction (`[-2,7]` vs
-    /// `-2 ≤ x ≤ 7`); a relation gold against a set prediction is always compared. Default
-    /// false.
+    /// Also compare a set or interval gold with a relation prediction (`[0, \infty)` vs
+    /// `x \ge 0`); a relation gold against a set prediction is always compared. Default
+    /// true (Math-Verify's default is false).
     pub allow_set_relation_comp: bool,
-    /// Longest response considered, in chars; longer responses keep their tail (the final
-    /// answer is at the end). Default 16384.
+    /// Compare tuples `(a, b)` in order (points, ordered pairs). False compares them as
+    /// sets. Bare lists (`1, 2`, `x = 1 \text{ or } x = 2`) and `\{…\}` are solution sets
+    /// and always unordered. Default true.
+    pub tuple_order: bool,
+    /// Let a percentage match its bare number (`25\%` vs `25`, Math-Verify's rule) as well
+    /// as its value (`25\%` vs `0.25`). Two percentages always compare their numbers
+    /// (`0.25\%` ≠ `25\%`). Default true.
+    pub percent_bare_number: bool,
+    /// Longest response searched, in bytes. The whole response is searched (the last
+    /// final answer counts wherever it is); a longer one has no answer and is judged wrong
+    /// with reason `too_large`. Default 4 MiB (far beyond any sampled completion).
     pub max_response_chars: usize,
     /// Longest single extracted answer parsed, in chars. Default 2000.
     pub max_answer_chars: usize,
@@ -74,8 +88,10 @@ impl Default for MathConfig {
             precision: 6,
             rel_tol: 1e-6,
             strict: true,
-            allow_set_relation_comp: false,
-            max_response_chars: 16_384,
+            allow_set_relation_comp: true,
+            tuple_order: true,
+            percent_bare_number: true,
+            max_response_chars: 1 << 22,
             max_answer_chars: 2_000,
             max_depth: 48,
             max_digits: 400,

@@ -1,25 +1,38 @@
 //! Whether two parsed answers are the same answer.
 //!
-//! Numbers compare exactly as rationals; a decimal literal on either side rounds both to
-//! [`MathConfig::precision`] places (Math-Verify's `float_rounding`); irrational values
-//! compare within [`MathConfig::rel_tol`]. Expressions with variables compare by
-//! evaluation at deterministic pseudo-random points. Relations compare up to a non-zero
-//! factor (`2x+4y-3=0` ≡ `y=-x/2+3/4`), with flipped sides (`x<1` ≡ `-x>-1`). Tuples are
-//! ordered, sets unordered (duplicates collapse), intervals compare ends and openness.
+//! Numbers compare exactly as rationals. Polynomials (multivariate, rational coefficients,
+//! and Gaussian integers with `i² = −1`) compare exactly by canonical expansion
+//! ([`poly`](super::poly)); an expansion past its work cap fails closed (`too_large`).
+//! Other expressions with variables compare by evaluation at deterministic pseudo-random
+//! points. A decimal literal on either side makes both sides agree to
+//! [`MathConfig::precision`] decimal places *and* significant digits (so `1/3` =
+//! `0.333333`, but `1.5·10⁻⁸` ≠ `1.5·10⁻⁷`); irrational values compare within
+//! [`MathConfig::rel_tol`] (relative, with an absolute floor of 1e-12 near 0).
+//!
+//! Relations compare up to a non-zero factor (`y = 2x + 3` ≡ `2y = 4x + 6` ≡
+//! `y − 2x = 3`, but `x − y = 4` ≠ `y = −x + 4`), with flipped sides (`x<1` ≡ `-x>-1`); an
+//! inequality's factor must be positive. A one-variable inequality (or a list of them
+//! joined by "or") compares with an interval or union as the set it describes, both ways
+//! by default ([`MathConfig::allow_set_relation_comp`]). Tuples are ordered
+//! ([`MathConfig::tuple_order`]); sets and bare lists (`1, 2`, `x = 1, 2`) unordered, with
+//! duplicates collapsing; a set of two answers never equals one of them. Intervals compare
+//! ends and openness; a column or row vector equals the tuple of its entries.
 //!
 //! Conventions taken from Math-Verify (documented, each pinned by a conformance case):
-//! - `x = 5` against `5`: an assignment (a left side made only of symbols) is its value;
-//!   a chain `x = 1+1 = 2` is `x = 2` (its last side).
-//! - A percentage accepts both its value and its bare number (`28\%` vs `28`).
+//! - `x = 5` against `5`: an equation whose left side names a quantity (symbols only and
+//!   not a sum: `x`, `f(x)`, `AB`, `(p, q)`, `V_1 : V_2`) is its value; a chain
+//!   `x = 1+1 = 2` is `x = 2` (its last side). `x + y = 5` stays an equation.
+//! - A percentage accepts its value (`25\%` = `0.25`) and, with
+//!   [`MathConfig::percent_bare_number`], its bare number (`25\%` vs `25`); two
+//!   percentages compare their numbers (`0.25\%` ≠ `25\%`).
 //! - A tuple against a set compares in the set's written order.
-//! - A relation gold (`-2 ≤ x ≤ 7`) against a set prediction (`[-2, 7]`) compares as a
-//!   set; the reverse only with `allow_set_relation_comp`.
 
 use std::cell::Cell;
 
 use super::ast::{Constant, Node, RelOp};
 use super::config::MathConfig;
 use super::eval::{Env, EvalError, Val, eval};
+use super::poly;
 
 /// Most element comparisons one [`compare`] call makes (sets of sets, ± expansions);
 /// past it the answers count as unequal and the comparison reports `too_large`.
@@ -85,17 +98,44 @@ struct Comparer<'a> {
     budget: Cell<u32>,
 }
 
+fn is_equation(n: &Node) -> bool {
+    matches!(n, Node::Rel(_, ops) if ops.iter().all(|o| *o == RelOp::Eq))
+}
+
 fn is_symbolic(n: &Node) -> bool {
     !n.any(&|x| matches!(x, Node::Num(_) | Node::Text(_)))
         && n.any(&|x| matches!(x, Node::Sym(_) | Node::Apply(..)))
 }
 
-fn is_equation(n: &Node) -> bool {
-    matches!(n, Node::Rel(_, ops) if ops.iter().all(|o| *o == RelOp::Eq))
+/// `x = 5`, `f(x) = 2x`, `AB = 4`, `(p, q) = (3, 2)`, `V_1 : V_2 = 11 : 21`: an equation
+/// whose left side names a quantity (symbols only, no numbers) stands for its value. A
+/// left side that is a sum or difference (`x + y = 5`, a line) makes a true equation,
+/// never the number 5.
+fn is_assignment(n: &Node) -> bool {
+    matches!(n, Node::Rel(terms, _) if is_equation(n)
+        && terms.first().is_some_and(|t| is_symbolic(t) && !matches!(t, Node::Add(_) | Node::Neg(_))))
 }
 
-fn is_assignment(n: &Node) -> bool {
-    matches!(n, Node::Rel(terms, _) if is_equation(n) && terms.first().is_some_and(is_symbolic))
+/// A list of one-variable inequalities (`x < -1 \text{ or } x > 1`) as the union of the
+/// intervals they describe.
+fn relations_as_union(n: &Node) -> Option<Node> {
+    let Node::Set(items) = n else { return None };
+    if items.len() < 2
+        || !items
+            .iter()
+            .all(|x| matches!(x, Node::Rel(_, ops) if ops.iter().all(|o| *o != RelOp::Eq)))
+    {
+        return None;
+    }
+    let parts = items
+        .iter()
+        .map(relation_as_set)
+        .collect::<Option<Vec<_>>>()?;
+    Some(Node::Union(parts))
+}
+
+fn has_imaginary_unit(n: &Node) -> bool {
+    n.any(&|x| matches!(x, Node::Sym(s) if s == "i"))
 }
 
 fn is_setlike(n: &Node) -> bool {
@@ -289,6 +329,18 @@ fn text_key(s: &str) -> String {
     t.trim_start_matches('(').trim_end_matches(')').to_string()
 }
 
+/// The entries of a one-column or one-row matrix, or of a tuple of two or more.
+fn vector_entries(n: &Node) -> Option<Vec<Node>> {
+    match n {
+        Node::Matrix(rows) if rows.len() > 1 && rows.iter().all(|r| r.len() == 1) => {
+            Some(rows.iter().map(|r| r[0].clone()).collect())
+        }
+        Node::Matrix(rows) if rows.len() == 1 && rows[0].len() > 1 => Some(rows[0].clone()),
+        Node::Tuple(v) if v.len() > 1 => Some(v.clone()),
+        _ => None,
+    }
+}
+
 /// Sums and products of matrices folded into one matrix of scalar expressions.
 fn fold_matrix(n: &Node) -> Option<Vec<Vec<Node>>> {
     match n {
@@ -423,6 +475,11 @@ impl Comparer<'_> {
                 *n = terms[1].clone();
             }
         }
+        for n in [&mut g, &mut p] {
+            if let Some(u) = relations_as_union(n) {
+                *n = u;
+            }
+        }
         let (g_assign, p_assign) = (is_assignment(&g), is_assignment(&p));
         let (g_eq, p_eq) = (is_equation(&g), is_equation(&p));
         if g_assign && let Node::Rel(terms, _) = &g {
@@ -464,22 +521,29 @@ impl Comparer<'_> {
         if g == p {
             return true;
         }
-        // Percentages: the value, or the bare number.
-        if let Node::Percent(inner) = &g
-            && (self.dispatch(&g, &p) || self.cmp(inner, &p))
-        {
-            return true;
+        // Percentages. Both sides percentages: the numbers compare (`0.25\%` ≠ `25\%`).
+        // One side a percentage: its value (`25\%` = `0.25`), or, with
+        // `percent_bare_number`, its bare number (`25\%` vs `25`, Math-Verify's rule).
+        match (&g, &p) {
+            (Node::Percent(a), Node::Percent(b)) => self.cmp(a, b),
+            (Node::Percent(inner), _) => {
+                self.dispatch(&g, &p) || (self.cfg.percent_bare_number && self.cmp(inner, &p))
+            }
+            (_, Node::Percent(inner)) => {
+                self.dispatch(&g, &p) || (self.cfg.percent_bare_number && self.cmp(&g, inner))
+            }
+            _ => self.dispatch(&g, &p),
         }
-        if let Node::Percent(inner) = &p {
-            return self.dispatch(&g, &p) || self.cmp(&g, inner);
-        }
-        if matches!(g, Node::Percent(_)) {
-            return false;
-        }
-        self.dispatch(&g, &p)
     }
 
     fn dispatch(&self, g: &Node, p: &Node) -> bool {
+        // A column or row vector written as a tuple: `\begin{pmatrix}1\\2\end{pmatrix}`
+        // vs `(1, 2)`, compared in order.
+        if let (Some(a), Some(b)) = (vector_entries(g), vector_entries(p))
+            && (matches!(g, Node::Matrix(_)) != matches!(p, Node::Matrix(_)))
+        {
+            return a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| self.cmp(x, y));
+        }
         match (g, p) {
             (Node::Rel(gt, go), Node::Rel(pt, po)) => self.relations(gt, go, pt, po),
             (Node::Rel(..), _) | (_, Node::Rel(..)) => false,
@@ -712,6 +776,9 @@ impl Comparer<'_> {
                 a.len() == b.len() && self.set_equal(&a, &b)
             }
             (Node::Set(a), Node::Set(b)) => self.set_equal(a, b),
+            (Node::Tuple(a), Node::Tuple(b)) if !self.cfg.tuple_order => {
+                a.len() == b.len() && self.set_equal(a, b)
+            }
             (Node::Tuple(a), Node::Tuple(b))
             | (Node::Tuple(a), Node::Set(b))
             | (Node::Set(a), Node::Tuple(b)) => {
@@ -757,6 +824,20 @@ impl Comparer<'_> {
         vars.sort();
         vars.dedup();
         let decimal = g.has_decimal() || p.has_decimal();
+        // Polynomials (and Gaussian integers) compare exactly by canonical expansion;
+        // a decimal literal leaves the last word to the rounding rule below.
+        let imaginary = has_imaginary_unit(g) || has_imaginary_unit(p);
+        match poly::identical(g, p, imaginary) {
+            poly::Identity::Same => return true,
+            poly::Identity::Different if !decimal => return false,
+            // Sample points cannot be trusted on an expansion this large (`X + 1` vs
+            // `X` for a huge `X`): fail closed.
+            poly::Identity::TooLarge => {
+                self.too_large.set(true);
+                return false;
+            }
+            _ => {}
+        }
         if vars.is_empty() {
             let env = Env {
                 vars: &[],
@@ -812,11 +893,16 @@ impl Comparer<'_> {
             return x == y;
         }
         if decimal {
+            // Rounded to `precision` decimal places AND agreeing to `precision`
+            // significant digits: `1/3` = `0.333333`, but `1.5e-8` ≠ `1.5e-7` (both round
+            // to 0.000000) and `123456.7` ≠ `123456.8`.
             let p = self.cfg.precision as i32;
             let scale = 10f64.powi(p);
+            let relative = (x - y).abs() <= 5.0 * 10f64.powi(-p) * x.abs().max(y.abs());
             if x.abs() * scale < 1e15 && y.abs() * scale < 1e15 {
-                return (x * scale).round() == (y * scale).round();
+                return (x * scale).round() == (y * scale).round() && relative;
             }
+            return relative || close(x, y, self.cfg.rel_tol);
         }
         close(x, y, self.cfg.rel_tol)
     }

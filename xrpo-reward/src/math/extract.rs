@@ -59,10 +59,10 @@ const EXPR_OPS: &str = r"\+\-\*×/\^\(\)÷";
 
 static NUMBER: LazyLock<String> = LazyLock::new(|| {
     concat!(
-        r"(?:(?P<integer1>-?[1-9]\d{0,2}(?:[ ,]\d{3})+)(?P<decimal1>\.\d+)?|",
-        r"(?P<integer2>-?\d+)(?P<decimal2>[.,]\d+)|",
+        r"(?:(?P<integer1>[-+]?[1-9]\d{0,2}(?:[ ,]\d{3})+)(?P<decimal1>\.\d+)?|",
+        r"(?P<integer2>[-+]?\d+)(?P<decimal2>[.,]\d+)|",
         r"(?P<decimal3>\.\d+)|",
-        r"(?P<integer3>-?\d+))",
+        r"(?P<integer3>[-+]?\d+))",
         // Scientific notation in plain text (`1.5e3`); Math-Verify has no such group.
         r"(?P<exponent>[eE][+\-]?\d{1,4})?",
         r"(?P<percent>\s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct))?"
@@ -74,7 +74,8 @@ static EXPR_OR_NUMBER: LazyLock<String> = LazyLock::new(|| {
     let all = format!(r"[\d\.\s{EXPR_OPS}]");
     // Bounded repetitions (Math-Verify uses `*`/`+`): a plain expression is short, and
     // the bound keeps the scan linear on number soup like "1 2 3 4 …".
-    let expr = format!(r"(?P<expr>-?\(?-?\d{all}{{0,48}}[{EXPR_OPS}]{all}{{1,48}}\)?)");
+    // It ends on a digit or `)`, never on an operator (`73**` is `73` in bold).
+    let expr = format!(r"(?P<expr>[-+]?\(?-?\d{all}{{0,48}}[{EXPR_OPS}]{all}{{0,47}}[\d\)])");
     let prefix = r"(?:^|\s|=)(?:\*\*)?";
     let suffix = r"(?:\*\*)?(?:\.|,|:|\s|\)|\$|$)";
     let currency = "[$€£¥₹₽₪₩₫฿]";
@@ -113,13 +114,21 @@ static EXPR_RES: LazyLock<Vec<(Regex, u32, bool)>> = LazyLock::new(|| {
         // Invariant: the patterns above are fixed and valid; a unit test compiles them.
         .map(|(p, prio, no_eq_after)| {
             (
-                Regex::new(&p).expect("valid expression pattern"),
+                Regex::new(&ascii_classes(&p)).expect("valid expression pattern"),
                 prio,
                 no_eq_after,
             )
         })
         .collect()
 });
+
+/// `\d` and `\s` as their ASCII classes: the Unicode ones make the automata several
+/// times larger and slower on megabyte texts, and a non-ASCII digit never parses anyway.
+fn ascii_classes(pattern: &str) -> String {
+    pattern
+        .replace(r"\d", "[0-9]")
+        .replace(r"\s", r"[\t\n\x0B\x0C\r ]")
+}
 
 static FINAL_IS_BEFORE: LazyLock<Regex> =
     // Invariant: fixed, valid pattern.
@@ -163,7 +172,7 @@ fn choice_patterns(cfg: &MathConfig) -> Vec<(Regex, u32)> {
 }
 
 /// Byte index of the balanced `}` closing the `{` at `open`, if any.
-fn matching_brace(s: &[u8], open: usize) -> Option<usize> {
+pub(crate) fn matching_brace(s: &[u8], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut i = open;
     while i < s.len() {
@@ -184,7 +193,7 @@ fn matching_brace(s: &[u8], open: usize) -> Option<usize> {
 }
 
 /// `(start, end, content)` of every `\boxed{…}` / `\fbox{…}` not nested in another.
-fn find_boxes(text: &str) -> Vec<(usize, usize, &str)> {
+pub(crate) fn find_boxes(text: &str) -> Vec<(usize, usize, &str)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut from = 0;
@@ -329,13 +338,180 @@ fn percent_follows(text: &str, end: usize) -> bool {
     rest.starts_with('%') || rest.starts_with("percent") || rest.starts_with("pct")
 }
 
-/// Byte offset of the `n`-th char from the end (so slices stay on char boundaries).
-fn tail_start(text: &str, max_chars: usize) -> usize {
-    text.char_indices()
-        .rev()
-        .nth(max_chars.saturating_sub(1))
-        .map_or(0, |(i, _)| i)
+/// Undoes what chat models add around a final answer: the Unicode minus (`−43`) becomes
+/// `-`, an escaped dollar (`\$40`) a space, `Answer:-2` gets a space after its colon,
+/// and markdown bold markers (`**73**`) go, except between two operands (`2**3`).
+pub(crate) fn clean_response(text: &str) -> String {
+    if !["**", "\\$", "\u{2212}", "nswer:", "NSWER:"]
+        .iter()
+        .any(|n| has(text, n))
+    {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'*' if bytes.get(i + 1) == Some(&b'*') => {
+                let before = text[..i].chars().next_back();
+                let after = text[i + 2..].chars().next();
+                let operand = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == ')');
+                out.push_str(&text[last..i]);
+                if operand(before) && operand(after) {
+                    out.push_str("**");
+                }
+                i += 2;
+                last = i;
+            }
+            b'\\' if bytes.get(i + 1) == Some(&b'$') => {
+                out.push_str(&text[last..i]);
+                out.push(' ');
+                i += 2;
+                last = i;
+            }
+            // `Answer:-2`: a space after the colon, so the number has its boundary.
+            b':' if i >= 6
+                && bytes[i - 6..i].eq_ignore_ascii_case(b"answer")
+                && bytes.get(i + 1).is_some_and(|c| !c.is_ascii_whitespace()) =>
+            {
+                out.push_str(&text[last..=i]);
+                out.push(' ');
+                i += 1;
+                last = i;
+            }
+            // U+2212 MINUS SIGN is E2 88 92.
+            0xE2 if bytes.get(i + 1) == Some(&0x88) && bytes.get(i + 2) == Some(&0x92) => {
+                out.push_str(&text[last..i]);
+                out.push('-');
+                i += 3;
+                last = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&text[last..]);
+    out
 }
+
+/// Words that may appear in a plain-text answer line (function names, constants,
+/// connectors, units); any other word of two or more letters marks the line as prose.
+const LINE_WORDS: &[&str] = &[
+    "sqrt",
+    "pi",
+    "sin",
+    "cos",
+    "tan",
+    "sec",
+    "csc",
+    "cot",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "ln",
+    "log",
+    "exp",
+    "infty",
+    "infinity",
+    "and",
+    "or",
+    "frac",
+    "dfrac",
+    "tfrac",
+    "text",
+    "mathrm",
+    "times",
+    "cdot",
+    "div",
+    "pm",
+    "mp",
+    "le",
+    "leq",
+    "ge",
+    "geq",
+    "ne",
+    "neq",
+    "in",
+    "cup",
+    "left",
+    "right",
+    "circ",
+    "degree",
+    "degrees",
+    "percent",
+    "binom",
+    "dbinom",
+    "mathbf",
+    "textbf",
+    "begin",
+    "end",
+    "pmatrix",
+    "bmatrix",
+    "matrix",
+    "emptyset",
+    "varnothing",
+];
+
+/// Whether a plain-text answer line reads as a formula rather than prose: every run of
+/// two or more letters is a known word, a unit, or a short product of variables (`xy`).
+pub(crate) fn formula_like(line: &str) -> bool {
+    let mut ok = true;
+    let mut any = false;
+    for word in line.split(|c: char| !c.is_ascii_alphabetic()) {
+        if word.is_empty() {
+            continue;
+        }
+        any = true;
+        let lower = word.to_ascii_lowercase();
+        if word.len() == 1
+            || LINE_WORDS.contains(&lower.as_str())
+            || super::normalize::is_unit_word(&lower)
+        {
+            continue;
+        }
+        // Two-letter products of variables (`xy`, `ab`), but not English words.
+        if word.len() == 2
+            && !matches!(
+                lower.as_str(),
+                "is" | "of"
+                    | "to"
+                    | "at"
+                    | "so"
+                    | "we"
+                    | "it"
+                    | "be"
+                    | "as"
+                    | "by"
+                    | "an"
+                    | "if"
+                    | "on"
+                    | "no"
+                    | "me"
+                    | "my"
+                    | "he"
+                    | "do"
+                    | "go"
+                    | "us"
+                    | "up"
+            )
+        {
+            continue;
+        }
+        ok = false;
+    }
+    ok && (any || line.chars().any(|c| c.is_ascii_digit()))
+}
+
+static ANSWER_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    // Invariant: fixed, valid pattern.
+    Regex::new(concat!(
+        r"(?i)(?P<anchor>####|final\s+answer(?:\s+is)?\s*[:：]?|",
+        r"(?:the\s+)?(?:correct\s+)?answer\s+is\s*[:：]?|answer\s*[:：])",
+        r"[ \t]*(?P<body>[^\n]{1,300})"
+    ))
+    .expect("valid pattern")
+});
 
 impl Extractor {
     /// Compiles the patterns for `cfg`.
@@ -354,20 +530,31 @@ impl Extractor {
         }
     }
 
-    /// Every candidate answer in `text`, in the order they are tried.
+    /// Every candidate answer in `text`, in the order they are tried. The whole text is
+    /// searched (the work is bounded by linear scans and by [`MAX_TRIED`] parses, not by
+    /// position); a text longer than [`MathConfig::max_response_chars`] yields none.
     pub fn candidates(&self, text: &str) -> Vec<Candidate> {
-        let start = if text.len() > self.cfg.max_response_chars {
-            tail_start(text, self.cfg.max_response_chars)
-        } else {
-            0
+        if text.len() > self.cfg.max_response_chars {
+            return Vec::new();
+        }
+        let text = clean_response(&collapse_escaped_commands(text));
+        let text = text.as_str();
+        // Anchored patterns only run where their anchor word occurs at all.
+        let answers = answer_positions(text);
+        let hints = Hints {
+            answer: !answers.is_empty(),
+            hashes: has(text, "####"),
         };
-        let text = collapse_escaped_commands(&text[start..]);
-        let text = text.as_ref();
         let mut out = Vec::new();
         for target in &self.cfg.targets {
             match target {
-                Target::Latex => self.latex_candidates(text, &mut out),
-                Target::Expr => self.expr_candidates(text, &mut out),
+                Target::Latex => {
+                    self.latex_candidates(text, &answers, &mut out);
+                    if hints.answer || hints.hashes {
+                        self.line_candidates(text, &answers, &mut out);
+                    }
+                }
+                Target::Expr => self.expr_candidates(text, &answers, hints, &mut out),
                 Target::Choice => self.choice_candidates(text, &mut out),
             }
         }
@@ -376,11 +563,13 @@ impl Extractor {
         out
     }
 
-    fn latex_candidates(&self, text: &str, out: &mut Vec<Candidate>) {
-        // Boxed answers, adjacent ones joined ("\boxed{1} and \boxed{2}").
+    fn latex_candidates(&self, text: &str, answers: &[usize], out: &mut Vec<Candidate>) {
+        // Boxed answers, adjacent ones joined ("\boxed{1} and \boxed{2}"); all share one
+        // priority, so only the rightmost few groups can ever be tried.
         let boxes = find_boxes(text);
         let mut j = boxes.len();
-        while j > 0 {
+        let mut pushed = 0;
+        while j > 0 && pushed < MAX_PER_PATTERN {
             let last = j - 1;
             let mut first = last;
             while first > 0 && last - first < 32 && joins(&text[boxes[first - 1].1..boxes[first].0])
@@ -399,15 +588,35 @@ impl Extractor {
                 end: boxes[last].1,
                 percent: percent_follows(text, boxes[last].1),
             });
+            pushed += 1;
             j = first;
         }
-        // Math environments, joined when only "and"/"or"/"," separates them.
+        // Math environments, joined when only "and"/"or"/"," separates them. Anchors are
+        // located once (sorted positions), so each environment costs a binary search; at
+        // most `MAX_PER_PATTERN` candidates per priority are kept (the rightmost).
         let envs = find_envs(text);
-        // Most texts never say "final answer": skip those anchor patterns then.
-        let has_final = envs.is_empty() || contains_ignore_case(text, "final answer");
+        let anchors = Anchors::new(text, answers);
+        let mut per_priority: Vec<(u32, usize)> = Vec::new();
         let mut j = envs.len();
         while j > 0 {
             let last = j - 1;
+            // Once the unanchored slots are full, only environments right after an anchor
+            // word can still count: jump to the nearest one on the left, or stop.
+            let unanchored_full = per_priority
+                .iter()
+                .any(|&(p, n)| p == 300 && n >= MAX_PER_PATTERN)
+                || !self.cfg.try_extract_without_anchor;
+            if unanchored_full {
+                let k = answers.partition_point(|&a| a < envs[last].0);
+                if k == 0 {
+                    break;
+                }
+                let reach = answers[k - 1] + 200;
+                if envs[last].0 > reach {
+                    j = envs.partition_point(|e| e.0 <= reach);
+                    continue;
+                }
+            }
             let mut first = last;
             while first > 0
                 && last - first < 5
@@ -415,6 +624,28 @@ impl Extractor {
             {
                 first -= 1;
             }
+            let (g_start, g_end) = (envs[first].0, envs[last].1);
+            j = first;
+            let Some(priority) = self.anchor_priority(
+                text,
+                &anchors,
+                g_start,
+                g_end,
+                envs.get(first.wrapping_sub(1)).map(|e| e.1),
+            ) else {
+                continue;
+            };
+            let count = match per_priority.iter_mut().find(|(p, _)| *p == priority) {
+                Some((_, n)) => n,
+                None => {
+                    per_priority.push((priority, 0));
+                    &mut per_priority.last_mut().expect("just pushed").1
+                }
+            };
+            if *count >= MAX_PER_PATTERN {
+                continue;
+            }
+            *count += 1;
             let body = envs[first..=last]
                 .iter()
                 .map(|e| {
@@ -427,26 +658,17 @@ impl Extractor {
                 })
                 .collect::<Vec<_>>()
                 .join(",");
-            let (g_start, g_end) = (envs[first].0, envs[last].1);
-            if let Some(priority) = self.anchor_priority(
-                text,
-                g_start,
-                g_end,
-                envs.get(first.wrapping_sub(1)).map(|e| e.1),
-                has_final,
-            ) {
-                out.push(Candidate {
-                    text: body,
-                    target: Target::Latex,
-                    priority,
-                    end: g_end,
-                    percent: percent_follows(text, g_end),
-                });
-            }
-            j = first;
+            out.push(Candidate {
+                text: body,
+                target: Target::Latex,
+                priority,
+                end: g_end,
+                percent: percent_follows(text, g_end),
+            });
         }
-        // Bare `\frac{a}{b}` with plain numbers outside any environment.
+        // Bare `\frac{a}{b}` with plain numbers outside any environment (the rightmost).
         if self.cfg.try_extract_without_anchor {
+            let mut fracs = Vec::new();
             let mut from = 0;
             while let Some(rel) = text[from..].find("\\frac{") {
                 let s = from + rel;
@@ -466,19 +688,101 @@ impl Extractor {
                     if simple(&text[s + 6..c1]) && simple(&text[c1 + 2..c2]) {
                         let neg = s > 0 && bytes[s - 1] == b'-';
                         let start = if neg { s - 1 } else { s };
-                        out.push(Candidate {
-                            text: text[start..=c2].to_string(),
-                            target: Target::Latex,
-                            priority: 300,
-                            end: c2 + 1,
-                            percent: false,
-                        });
+                        fracs.push((start, c2));
                     }
                     from = c2;
                     continue;
                 }
                 from = s + 6;
             }
+            let keep = fracs.len().saturating_sub(MAX_PER_PATTERN);
+            for &(start, c2) in &fracs[keep..] {
+                out.push(Candidate {
+                    text: text[start..=c2].to_string(),
+                    target: Target::Latex,
+                    priority: 300,
+                    end: c2 + 1,
+                    percent: false,
+                });
+            }
+        }
+    }
+
+    /// Plain-text answer lines: `#### 72`, `Answer: 2x + 3`, `Final Answer: 73`, `The
+    /// answer is +7.` The whole rest of the line is one candidate (so `2x + 3` is not cut
+    /// to `2`), tried just before the number patterns of the same anchor. Lines with math
+    /// delimiters are left to the LaTeX environments; prose lines are skipped.
+    fn line_candidates(&self, text: &str, answers: &[usize], out: &mut Vec<Candidate>) {
+        // Only around the rightmost anchor words (found by a byte scan), each in a window
+        // of a few hundred bytes: the work does not grow with the text.
+        let mut anchors = answers.to_vec();
+        anchors.extend(find_all(text, "####"));
+        anchors.sort_unstable();
+        anchors.dedup();
+        let keep = anchors.len().saturating_sub(MAX_PER_PATTERN);
+        let mut seen_end = 0;
+        for &p in &anchors[keep..] {
+            let lo = floor_boundary(text, p.saturating_sub(24)).max(seen_end);
+            let hi = floor_boundary(text, (p + 340).min(text.len()));
+            if lo >= hi {
+                continue;
+            }
+            let Some(caps) = ANSWER_LINE.captures(&text[lo..hi]) else {
+                continue;
+            };
+            let Some(m) = caps.get(0) else { continue };
+            seen_end = lo + m.end();
+            let (Some(anchor), Some(body)) = (caps.name("anchor"), caps.name("body")) else {
+                continue;
+            };
+            let a = anchor.as_str().to_ascii_lowercase();
+            let priority = if a.starts_with('#') {
+                9
+            } else if a.starts_with("final") {
+                49
+            } else {
+                99
+            };
+            let mut line = body.as_str();
+            // "Final Answer: The final answer is X. I hope it is correct." (Minerva).
+            for lead in ["the final answer is", "the answer is", "final answer is"] {
+                if line.len() >= lead.len()
+                    && line.is_char_boundary(lead.len())
+                    && line[..lead.len()].eq_ignore_ascii_case(lead)
+                {
+                    line = line[lead.len()..]
+                        .trim_start()
+                        .trim_start_matches([':', '：'])
+                        .trim_start();
+                    break;
+                }
+            }
+            let hope = line.contains("I hope");
+            if line.contains('$') || ["\\boxed", "\\(", "\\["].iter().any(|d| line.contains(d)) {
+                continue;
+            }
+            // The sentence ends at ". " or a final period.
+            if let Some(k) = line.find(". ") {
+                line = &line[..k];
+            }
+            let line = trim_punctuation(line.trim().trim_matches('*').trim());
+            // A plain number is left to the number patterns, which read thousands
+            // separators and decimal commas (`1 000`, `1000,99`).
+            let plain_number = line
+                .chars()
+                .all(|c| c.is_ascii_digit() || " ,.+-$%".contains(c));
+            if line.is_empty() || plain_number || !formula_like(line) {
+                continue;
+            }
+            // "… is X. I hope it is correct." ranks with its number pattern (priority 0).
+            let priority = if hope && priority == 49 { 0 } else { priority };
+            out.push(Candidate {
+                text: line.to_string(),
+                target: Target::Latex,
+                priority,
+                end: lo + body.end(),
+                percent: false,
+            });
         }
     }
 
@@ -487,46 +791,82 @@ impl Extractor {
     fn anchor_priority(
         &self,
         text: &str,
+        anchors: &Anchors,
         start: usize,
         end: usize,
         prev_env_end: Option<usize>,
-        has_final: bool,
     ) -> Option<u32> {
         let window_start =
             floor_boundary(text, start.saturating_sub(140)).max(prev_env_end.unwrap_or(0));
-        let before = &text[window_start..start];
-        if has_final && FINAL_IS_BEFORE.is_match(before) && I_HOPE_AFTER.is_match(&text[end..]) {
-            return Some(0);
+        if anchors.final_within(window_start, start) {
+            let before = &text[window_start..start];
+            if FINAL_IS_BEFORE.is_match(before) && I_HOPE_AFTER.is_match(&text[end..]) {
+                return Some(0);
+            }
+            if FINAL_JUST_IS_BEFORE.is_match(before) {
+                return Some(50);
+            }
         }
-        if has_final && FINAL_JUST_IS_BEFORE.is_match(before) {
-            return Some(50);
-        }
-        let near = &text[floor_boundary(text, start.saturating_sub(57)).max(window_start)..start];
-        let lower = near.to_ascii_lowercase();
-        if lower.contains("answer:") {
-            return Some(100);
-        }
-        if lower.contains("answer") {
-            return Some(200);
+        let near_start = floor_boundary(text, start.saturating_sub(57)).max(window_start);
+        match anchors.answer_within(text, near_start, start) {
+            Some(true) => return Some(100),
+            Some(false) => return Some(200),
+            None => {}
         }
         self.cfg.try_extract_without_anchor.then_some(300)
     }
 
-    fn expr_candidates(&self, text: &str, out: &mut Vec<Candidate>) {
+    fn expr_candidates(
+        &self,
+        text: &str,
+        answers: &[usize],
+        hints: Hints,
+        out: &mut Vec<Candidate>,
+    ) {
+        // Windows where each pattern can match, found by byte scans: the anchored patterns
+        // start at their anchor word, the unanchored one at a number after a boundary.
+        // Only the rightmost `MAX_PER_PATTERN` windows per pattern are searched, each a
+        // few KiB, so the work does not grow with the text (issue 14: no cut-off by
+        // position either).
+        let b = text.as_bytes();
+        let finals: Vec<usize> = answers
+            .iter()
+            .filter(|&&p| final_before(b, p))
+            .map(|&p| p - 6)
+            .collect();
+        let hashes: Vec<usize> = if hints.hashes {
+            find_all(text, "####")
+        } else {
+            vec![]
+        };
+        // An anchored answer sits within a few hundred bytes of its anchor; a longer number
+        // is cut here and then rejected by the digit cap, as it would be whole.
+        let window = 1024 + self.cfg.max_digits;
         for (re, priority, no_eq_after) in EXPR_RES.iter() {
-            if *priority == 300 && !self.cfg.try_extract_without_anchor {
-                continue;
-            }
-            // Find spans with the fast engine; resolve groups only for the rightmost few,
-            // since at most `MAX_TRIED` candidates are ever parsed.
-            let spans: Vec<usize> = re.find_iter(text).map(|m| m.start()).collect();
-            let keep = spans.len().saturating_sub(MAX_PER_PATTERN);
-            for &start in &spans[keep..] {
-                let Some(caps) = re.captures_at(text, start) else {
+            let starts: Vec<usize> = match priority {
+                300 if self.cfg.try_extract_without_anchor => {
+                    number_starts(text, 2 * MAX_PER_PATTERN)
+                }
+                300 => continue,
+                10 => hashes.clone(),
+                0 | 50 => finals.clone(),
+                _ => answers.to_vec(),
+            };
+            let keep = starts.len().saturating_sub(2 * MAX_PER_PATTERN);
+            let mut found: Vec<Candidate> = Vec::new();
+            let mut covered = 0;
+            for &lo in &starts[keep..] {
+                if lo < covered {
+                    continue;
+                }
+                let hi = floor_boundary(text, (lo + window).min(text.len()));
+                let Some(caps) = re.captures(&text[lo..hi]) else {
                     continue;
                 };
                 let Some(m) = caps.get(0) else { continue };
-                if *no_eq_after && text[m.end()..].trim_start().starts_with('=') {
+                let end = lo + m.end();
+                covered = end;
+                if *no_eq_after && text[end..].trim_start().starts_with('=') {
                     continue;
                 }
                 let group = |prefix: &str| {
@@ -545,20 +885,25 @@ impl Extractor {
                 } else {
                     continue;
                 };
-                out.push(Candidate {
+                found.push(Candidate {
                     text: text_value,
                     target: Target::Expr,
                     priority: *priority,
-                    end: m.end(),
+                    end,
                     percent,
                 });
             }
+            let keep = found.len().saturating_sub(MAX_PER_PATTERN);
+            out.extend(found.drain(keep..));
         }
     }
 
     fn choice_candidates(&self, text: &str, out: &mut Vec<Candidate>) {
         for (re, priority) in &self.choice_res {
-            for caps in re.captures_iter(text) {
+            for (start, _) in rightmost_matches(re, text, MAX_PER_PATTERN) {
+                let Some(caps) = re.captures_at(text, start) else {
+                    continue;
+                };
                 let (Some(m), Some(key)) = (caps.get(0), caps.name("key")) else {
                     continue;
                 };
@@ -644,6 +989,13 @@ impl Extractor {
 
     /// Extracts the final answer: the first candidate that parses.
     pub fn extract(&self, text: &str) -> Extracted {
+        if text.len() > self.cfg.max_response_chars {
+            return Extracted {
+                parsed: None,
+                fallback: None,
+                too_large: true,
+            };
+        }
         let cands = self.candidates(text);
         let mut fallback = None;
         let mut too_large = false;
@@ -678,6 +1030,145 @@ impl Extractor {
     }
 }
 
+/// The rightmost `limit` matches `(start, end)` of `re` in `text`, left to right. The
+/// search runs over growing windows from the end (8 KiB, then ×4), with look-around seeing
+/// the whole text, so the work follows where the answers are, not the text's length; a
+/// text with no match is scanned about 1.3 times.
+pub(crate) fn rightmost_matches(re: &Regex, text: &str, limit: usize) -> Vec<(usize, usize)> {
+    let mut window = 8192usize;
+    loop {
+        let start = floor_boundary(text, text.len().saturating_sub(window));
+        let mut found = Vec::new();
+        let mut at = start;
+        while at <= text.len() {
+            let Some(m) = re.find_at(text, at) else { break };
+            found.push((m.start(), m.end()));
+            at = if m.end() > m.start() {
+                m.end()
+            } else {
+                // An empty match: step over one char.
+                m.end() + text[m.end()..].chars().next().map_or(1, char::len_utf8)
+            };
+        }
+        if found.len() >= limit || start == 0 {
+            let keep = found.len().saturating_sub(limit);
+            return found.split_off(keep);
+        }
+        window = window.saturating_mul(4);
+    }
+}
+
+/// Where an unanchored number may start, left to right, the rightmost `limit` only: the
+/// byte before a digit (or a sign, `.`, `(` before a digit) that is whitespace, `=`, `*`
+/// or a currency sign, or the text's start. Found by a backward byte scan.
+fn number_starts(text: &str, limit: usize) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = b.len();
+    while i > 0 && out.len() < limit {
+        i -= 1;
+        let c = b[i];
+        let starts_number = c.is_ascii_digit()
+            || (matches!(c, b'-' | b'+' | b'.' | b'(')
+                && b.get(i + 1).is_some_and(u8::is_ascii_digit));
+        if !starts_number {
+            continue;
+        }
+        let boundary = |k: usize| {
+            matches!(
+                b[k],
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C | b'=' | b'*' | b'$'
+            ) || b[k] >= 0x80
+        };
+        if i == 0 {
+            out.push(0);
+        } else if boundary(i - 1) {
+            // Start the window on the boundary byte (its char start, for a currency sign),
+            // so the pattern sees the same left context as in the whole text.
+            out.push(floor_boundary(text, i - 1));
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// Which anchor words a text holds at all.
+#[derive(Debug, Clone, Copy)]
+struct Hints {
+    answer: bool,
+    hashes: bool,
+}
+
+/// Byte positions of "answer", "Answer" and "ANSWER" (SIMD substring search: a
+/// case-insensitive regex is many times slower on megabyte texts).
+fn answer_positions(text: &str) -> Vec<usize> {
+    let mut out: Vec<usize> = ["answer", "Answer", "ANSWER"]
+        .iter()
+        .flat_map(|w| find_all(text, w))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// Every start of `needle` in `hay` (SIMD substring search).
+pub(crate) fn find_all(hay: &str, needle: &str) -> Vec<usize> {
+    memchr::memmem::find_iter(hay.as_bytes(), needle.as_bytes()).collect()
+}
+
+/// Whether `hay` contains `needle` (SIMD substring search).
+pub(crate) fn has(hay: &str, needle: &str) -> bool {
+    memchr::memmem::find(hay.as_bytes(), needle.as_bytes()).is_some()
+}
+
+/// Whether "final answer" (any case, one space) starts at `p`, where "answer" is at `p + 6`.
+fn final_before(b: &[u8], answer_at: usize) -> bool {
+    answer_at >= 6 && b[answer_at - 6..answer_at].eq_ignore_ascii_case(b"final ")
+}
+
+/// Sorted byte positions of "answer" and "final answer" (any case) in a text, found once.
+struct Anchors {
+    answer: Vec<usize>,
+    final_answer: Vec<usize>,
+}
+
+impl Anchors {
+    fn new(text: &str, answers: &[usize]) -> Anchors {
+        let b = text.as_bytes();
+        let final_answer = answers
+            .iter()
+            .filter(|&&p| final_before(b, p))
+            .map(|&p| p - 6)
+            .collect();
+        Anchors {
+            answer: answers.to_vec(),
+            final_answer,
+        }
+    }
+
+    /// Whether "final answer" starts in `[lo, hi)`.
+    fn final_within(&self, lo: usize, hi: usize) -> bool {
+        let k = self.final_answer.partition_point(|&p| p < lo);
+        self.final_answer.get(k).is_some_and(|&p| p < hi)
+    }
+
+    /// `Some(true)` when "answer:" lies wholly in `[lo, hi)`, `Some(false)` for "answer"
+    /// without the colon, `None` for neither.
+    fn answer_within(&self, text: &str, lo: usize, hi: usize) -> Option<bool> {
+        let k = self.answer.partition_point(|&p| p < lo);
+        let mut seen = None;
+        for &p in &self.answer[k..] {
+            if p + 6 > hi {
+                break;
+            }
+            if p + 7 <= hi && text.as_bytes().get(p + 6) == Some(&b':') {
+                return Some(true);
+            }
+            seen = Some(false);
+        }
+        seen
+    }
+}
+
 /// Splits on `=` that is not part of `<=`, `>=`, `!=`, `\le=`.
 fn split_equals(s: &str) -> Vec<&str> {
     let b = s.as_bytes();
@@ -697,13 +1188,6 @@ fn is_env_connector(between: &str) -> bool {
     let t = between.trim();
     let t = t.strip_prefix(',').unwrap_or(t).trim();
     t.is_empty() && between.contains(',') || matches!(t, "and" | "or")
-}
-
-fn contains_ignore_case(text: &str, needle: &str) -> bool {
-    let n = needle.as_bytes();
-    text.as_bytes()
-        .windows(n.len())
-        .any(|w| w.eq_ignore_ascii_case(n))
 }
 
 fn floor_boundary(text: &str, mut i: usize) -> usize {
@@ -739,13 +1223,19 @@ mod tests {
     }
 
     #[test]
-    fn tail_is_kept() {
+    fn a_boxed_answer_far_from_the_end_is_found() {
+        // Issue 14: a `\boxed{}` 16 KB before the end was cut off and a later number won.
+        let text = format!(
+            "\\boxed{{42}} {} step 7 then 9",
+            "filler words. ".repeat(3000)
+        );
+        assert!(text.len() > 32_000);
+        assert_eq!(first(&text), Some("42".into()));
         let cfg = MathConfig {
-            max_response_chars: 10,
+            max_response_chars: 100,
             ..MathConfig::default()
         };
-        let ex = Extractor::new(&cfg);
-        let text = format!("{} answer 5", "é".repeat(1000));
-        assert_eq!(ex.extract(&text).parsed.map(|(t, _)| t), Some("5".into()));
+        let ex = Extractor::new(&cfg).extract(&text);
+        assert!(ex.parsed.is_none() && ex.too_large);
     }
 }

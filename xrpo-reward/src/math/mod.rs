@@ -1,24 +1,52 @@
 //! Math answers: extraction of the final answer and equivalence with the gold.
 //!
-//! [`MathVerifier`] implements [`Verifier`] for [`Reference::Math`]. The gold answer goes
-//! through the same extraction as the response (as in Math-Verify), so `"$\\frac12$"`,
-//! `"\\boxed{1/2}"` and `"0.5"` are all fine golds; a gold with LaTeX commands but no
-//! delimiters (`"\\frac{1}{2}"`) is read as LaTeX whole.
+//! [`MathVerifier`] implements [`Verifier`] for [`Reference::Math`].
+//!
+//! **The gold is one answer.** Its whole text is parsed first, bare or inside one pair of
+//! delimiters (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`, `\boxed{}`), so `"(1, 2)"`,
+//! `"2x + 3"`, `"y = 2x + 3"`, `"x \ge 0"`, `"1, 2"`, `"\$40"` or `"64 square feet"` are
+//! golds as they stand. Only a worked solution (GSM8K's `"… #### 72"`, a MATH solution with
+//! a `\boxed{}`, several `$…$` among words) goes through the response extractor. A gold
+//! that is an option letter `A`–`J` (`"B"`, `"(B)"`, `"\text{(B)}"`) is judged by
+//! [`options`]. Undelimited prose of more than two words (`"see the figure"`) is not an
+//! answer: such a gold is `unverifiable`.
+//!
+//! **The response's answer** is the last final answer at the best anchor: `\boxed{}`,
+//! "The final answer is … I hope", `#### x`, "Final Answer:", "Answer:" / "The answer
+//! is" lines (read whole: `Answer: 2x + 3` is `2x + 3`), `$…$`, then the last number
+//! ([`MathConfig::try_extract_without_anchor`] = false gives no credit without an
+//! anchor). The whole response is searched, with bounded work.
+//!
+//! **Equivalence** (see [`equivalence`]): exact rationals and exact polynomial identity
+//! first; equations up to a non-zero factor; inequalities against intervals both ways;
+//! tuples ordered ([`MathConfig::tuple_order`]), solution sets unordered; decimals to
+//! [`MathConfig::precision`] places and significant digits; percentages as documented at
+//! [`MathConfig::percent_bare_number`].
 //!
 //! The pipeline, one module per step:
 //! [`extract`] (find candidate answers) → [`normalize`] (clean LaTeX) → [`parse`] (build a
-//! [`Node`] tree) → [`equivalence`] (compare, using [`eval`] on exact rationals or sample
-//! points).
+//! [`Node`] tree) → [`equivalence`] (compare, using [`poly`] for exact expansion and
+//! [`eval`] on exact rationals or sample points).
 //!
 //! ```
 //! use xrpo_reward::math::{MathConfig, MathVerifier};
-//! use xrpo_reward::{Reference, Verifier};
+//! use xrpo_reward::{Outcome, Reference, Verifier};
 //!
 //! let verifier = MathVerifier::new(MathConfig::default()).unwrap();
 //! let gold = Reference::Math { answer: "\\frac{1}{2}".into() };
 //! let verdict = verifier.verify("so the answer is $\\boxed{0.5}$.", &gold).unwrap();
 //! assert!(verdict.correct());
 //! assert_eq!(verdict.extracted.as_deref(), Some("0.5"));
+//!
+//! // A bare tuple gold is one answer, and tuples are ordered.
+//! let point = Reference::Math { answer: "(1, 2)".into() };
+//! assert!(verifier.verify("The answer is $(1,2)$.", &point).unwrap().correct());
+//! let swapped = verifier.verify("\\boxed{(2, 1)}", &point).unwrap();
+//! assert_eq!(swapped.outcome, Outcome::Wrong);
+//!
+//! // GSM8K golds are worked solutions; the last inline math does not beat `####`.
+//! let gsm = Reference::Math { answer: "48 + 24 = 72 clips.\n#### 72".into() };
+//! assert!(verifier.verify("First $n = 16$ …\n#### 72", &gsm).unwrap().correct());
 //! ```
 
 pub mod ast;
@@ -28,7 +56,9 @@ pub mod eval;
 pub mod extract;
 pub mod normalize;
 pub mod number;
+pub mod options;
 pub mod parse;
+pub mod poly;
 
 pub use ast::Node;
 pub use config::{ConfigError, MathConfig, Target};
@@ -71,15 +101,47 @@ pub fn equivalent(gold: &str, pred: &str, config: &MathConfig) -> Option<bool> {
     (verdict.outcome != Outcome::Unverifiable).then_some(verdict.outcome == Outcome::Correct)
 }
 
-/// Whether a gold string has no math delimiters but LaTeX markup (`\`, `^`, `{`, `_`):
-/// read it whole as LaTeX.
-fn bare_latex_gold(gold: &str) -> bool {
-    gold.contains(['\\', '^', '{', '_'])
-        && !gold.contains('$')
-        && !gold.contains("\\boxed")
-        && !gold.contains("\\fbox")
-        && !gold.contains("\\[")
-        && !gold.contains("\\(")
+/// The inside of a gold written as one delimited answer: `$…$`, `$$…$$`, `\(…\)`,
+/// `\[…\]`, `\boxed{…}`, `\fbox{…}` (nested layers peeled, a trailing period allowed).
+fn unwrap_delimiters(gold: &str) -> Option<&str> {
+    let mut t = gold.trim().trim_end_matches('.').trim();
+    let mut peeled = false;
+    loop {
+        let inner = if let Some(x) = t.strip_prefix("$$").and_then(|x| x.strip_suffix("$$")) {
+            (!x.contains('$')).then_some(x)
+        } else if let Some(x) = t.strip_prefix('$').and_then(|x| x.strip_suffix('$')) {
+            (!x.contains('$')).then_some(x)
+        } else if let Some(x) = t.strip_prefix("\\(").and_then(|x| x.strip_suffix("\\)")) {
+            Some(x)
+        } else if let Some(x) = t.strip_prefix("\\[").and_then(|x| x.strip_suffix("\\]")) {
+            Some(x)
+        } else {
+            ["\\boxed", "\\fbox"].iter().find_map(|cmd| {
+                let rest = t.strip_prefix(cmd)?.trim_start();
+                let close = extract::matching_brace(rest.as_bytes(), 0)?;
+                (rest.starts_with('{') && close == rest.len() - 1).then(|| &rest[1..close])
+            })
+        };
+        match inner {
+            Some(x) if !x.trim().is_empty() => {
+                t = x.trim().trim_end_matches('.').trim();
+                peeled = true;
+            }
+            _ => return peeled.then_some(t),
+        }
+    }
+}
+
+/// Whether a gold is a worked solution rather than one answer: it marks its final answer
+/// (`#### 72`, a `\boxed{}` inside text, "The answer is") or holds several math
+/// environments among words.
+fn worked_solution(gold: &str) -> bool {
+    gold.contains("####")
+        || gold.contains("\\boxed")
+        || gold.contains("\\fbox")
+        || gold.matches('$').count() >= 2
+        || gold.contains("\\(")
+        || gold.contains("\\[")
 }
 
 fn key(s: &str) -> String {
@@ -101,15 +163,129 @@ impl MathVerifier {
         &self.cfg
     }
 
+    /// The gold's answer. A gold is ONE answer: its whole text is parsed first (bare, or
+    /// inside one pair of delimiters), so `(1, 2)`, `2x + 3`, `y = 2x + 3`, `x \ge 0` or
+    /// `1, 2` are never cut down to a number. Only a worked solution (`… #### 72`, a MATH
+    /// solution with a `\boxed{}`) goes through response-style extraction.
     fn extract_gold(&self, gold: &str) -> Extracted {
-        if bare_latex_gold(gold) {
-            let wrapped = format!("${gold}$");
-            let ex = self.extractor.extract(&wrapped);
-            if ex.parsed.is_some() {
-                return ex;
+        let inner = unwrap_delimiters(gold);
+        // Without the LaTeX target (plain-number configurations) golds are extracted like
+        // responses, so `1,22` reads as a decimal comma there.
+        if self.cfg.targets.contains(&Target::Latex) && (inner.is_some() || !worked_solution(gold))
+        {
+            let body = inner.unwrap_or(gold).trim();
+            // Undelimited prose ("see the figure") is not an answer; a short word answer
+            // ("Evelyn", "odd") is one.
+            let prose = inner.is_none()
+                && !body.contains('\\')
+                && !extract::formula_like(&extract::clean_response(body));
+            let words = body.split_whitespace().count();
+            if prose
+                && words <= 2
+                && body
+                    .chars()
+                    .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'')
+            {
+                let t = body.to_lowercase();
+                return Extracted {
+                    parsed: Some((t.clone(), Node::Text(t.clone()))),
+                    fallback: Some(t),
+                    too_large: false,
+                };
+            }
+            if !prose {
+                let cand = Candidate {
+                    text: extract::clean_response(body),
+                    target: Target::Latex,
+                    priority: 0,
+                    end: body.len(),
+                    percent: false,
+                };
+                let (norm, parsed) = self.extractor.parse_candidate(&cand);
+                match parsed {
+                    Ok(node) => {
+                        return Extracted {
+                            parsed: Some((norm.clone(), node)),
+                            fallback: Some(norm),
+                            too_large: false,
+                        };
+                    }
+                    Err(parse::ParseError::TooLarge) => {
+                        return Extracted {
+                            parsed: None,
+                            fallback: None,
+                            too_large: true,
+                        };
+                    }
+                    Err(parse::ParseError::Syntax) => {}
+                }
             }
         }
         self.extractor.extract(gold)
+    }
+
+    /// Judges a multiple-choice response against the gold option `letter`.
+    fn judge_option(&self, letter: char, response: &str) -> Verdict {
+        let verdict = |outcome: Outcome, reason: Reason, extracted: Option<String>| Verdict {
+            reward: if outcome == Outcome::Correct {
+                1.0
+            } else {
+                0.0
+            },
+            outcome,
+            extracted,
+            reason,
+            detail: String::new(),
+        };
+        if response.len() > self.cfg.max_response_chars {
+            return verdict(Outcome::Wrong, Reason::TooLarge, None);
+        }
+        let cleaned = extract::clean_response(response);
+        match options::chosen_option(&cleaned) {
+            Some(options::Choice::Letter(l)) => {
+                let outcome = if l == letter {
+                    Outcome::Correct
+                } else {
+                    Outcome::Wrong
+                };
+                let reason = if l == letter {
+                    Reason::Passed
+                } else {
+                    Reason::WrongAnswer
+                };
+                verdict(outcome, reason, Some(l.to_string()))
+            }
+            Some(options::Choice::Boxed(text)) => {
+                // A boxed value: right when it is the text the response lists for the
+                // gold option.
+                let right = options::option_text(&cleaned, letter)
+                    .is_some_and(|opt| self.same_answer(&opt, &text));
+                if right {
+                    verdict(Outcome::Correct, Reason::Passed, Some(text))
+                } else {
+                    verdict(Outcome::Wrong, Reason::WrongAnswer, Some(text))
+                }
+            }
+            None => verdict(Outcome::Wrong, Reason::NoAnswer, None),
+        }
+    }
+
+    /// Whether two single answers (no extraction) are equivalent.
+    fn same_answer(&self, a: &str, b: &str) -> bool {
+        let parse = |t: &str| {
+            let cand = Candidate {
+                text: t.to_string(),
+                target: Target::Latex,
+                priority: 0,
+                end: 0,
+                percent: false,
+            };
+            self.extractor.parse_candidate(&cand)
+        };
+        match (parse(a), parse(b)) {
+            ((_, Ok(x)), (_, Ok(y))) => equivalence::compare(&x, &y, &self.cfg).equal,
+            ((na, _), (nb, _)) => !na.is_empty() && key(&na) == key(&nb),
+        }
     }
 
     /// Judges `response` against the gold answer text.
@@ -126,8 +302,31 @@ impl MathVerifier {
                 reason,
                 detail: detail.to_string(),
             };
+        // Option letters, unless the configuration asks for its own choice extraction.
+        if !self.cfg.targets.contains(&Target::Choice)
+            && let Some(letter) = options::option_letter(gold)
+        {
+            return self.judge_option(letter, response);
+        }
         let g = self.extract_gold(gold);
-        let p = self.extractor.extract(response);
+        let mut p = self.extractor.extract(response);
+        // A bare option letter against a gold that is the option's text: read the option
+        // the response lists for that letter (`(B) 15`).
+        if let Some((t, _)) = &p.parsed
+            && let Some(l) = options::option_letter(t)
+            && let Some(text) = options::option_text(&extract::clean_response(response), l)
+        {
+            let cand = Candidate {
+                text: text.clone(),
+                target: Target::Latex,
+                priority: 0,
+                end: 0,
+                percent: false,
+            };
+            if let (norm, Ok(node)) = self.extractor.parse_candidate(&cand) {
+                p.parsed = Some((norm, node));
+            }
+        }
         let extracted = p
             .parsed
             .as_ref()

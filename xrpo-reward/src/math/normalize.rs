@@ -53,7 +53,7 @@ const ESCAPED_COMMANDS: &[&str] = &[
 
 /// Rewrites `\\cmd` to `\cmd` for the commands in a fixed list (escaping artefacts).
 pub fn collapse_escaped_commands(text: &str) -> Cow<'_, str> {
-    if !text.contains("\\\\") {
+    if memchr::memmem::find(text.as_bytes(), b"\\\\").is_none() {
         return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();
@@ -209,6 +209,7 @@ pub fn normalize_latex(raw: &str) -> String {
             ("≠", "\\ne "),
             ("∞", "\\infty "),
             ("π", "\\pi "),
+            ("√", "\\sqrt "),
             ("×", "\\times "),
             ("÷", "\\div "),
             ("·", "\\cdot "),
@@ -226,8 +227,10 @@ pub fn normalize_latex(raw: &str) -> String {
         }
     }
     s = connectors_to_commas(&s);
+    s = strip_units(&s);
     s = percent_words(&s);
     s = approx_rule(&s);
+    s = mixed_number(trim_punctuation(&s));
     trim_punctuation(&s).to_string()
 }
 
@@ -293,6 +296,180 @@ fn find_text_word(s: &str, cmd: &str, word: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// Unit and counting words that may trail a numeric answer (`64 square feet`, `5 cm`,
+/// `40 dollars`); they are dropped, as the graders of MATH and GSM8K do (Hendrycks'
+/// `math_equivalence` strips `\text{ units}`, lm-evaluation-harness' `minerva_math`
+/// removes a fixed list of such words).
+const UNIT_WORDS: &[&str] = &[
+    "square",
+    "cubic",
+    "sq",
+    "feet",
+    "foot",
+    "ft",
+    "inches",
+    "inch",
+    "yards",
+    "yard",
+    "miles",
+    "mile",
+    "mph",
+    "cm",
+    "mm",
+    "km",
+    "meters",
+    "meter",
+    "metres",
+    "metre",
+    "kilometers",
+    "kilometres",
+    "kg",
+    "grams",
+    "gram",
+    "kilograms",
+    "pounds",
+    "pound",
+    "lbs",
+    "lb",
+    "ounces",
+    "oz",
+    "dollars",
+    "dollar",
+    "usd",
+    "cents",
+    "cent",
+    "euros",
+    "hours",
+    "hour",
+    "hrs",
+    "minutes",
+    "minute",
+    "mins",
+    "min",
+    "seconds",
+    "days",
+    "day",
+    "weeks",
+    "week",
+    "months",
+    "month",
+    "years",
+    "year",
+    "degrees",
+    "degree",
+    "units",
+    "unit",
+    "points",
+    "students",
+    "people",
+    "ways",
+    "liters",
+    "litres",
+    "liter",
+    "gallons",
+    "gallon",
+    "mL",
+    "ml",
+    "per",
+    "cups",
+    "apples",
+    "items",
+    "times",
+    "integers",
+    "digits",
+    "edges",
+    "meals",
+    "multiples",
+    "sides",
+    "tickets",
+];
+
+/// Whether `word` (lower case) is one of the unit words a numeric answer may carry.
+pub(crate) fn is_unit_word(word: &str) -> bool {
+    UNIT_WORDS.contains(&word)
+}
+
+/// Drops trailing units: `\text{ cm}^2`, `\mbox{ dollars}`, `\mathrm{cm}`, and plain unit
+/// words, when they follow a number or a closed group (so `\text{Evelyn}` alone stays).
+fn strip_units(s: &str) -> String {
+    let mut out = s.trim_end().to_string();
+    loop {
+        let before = out.len();
+        // `^2`, `^{3}` after a unit.
+        let t = out.trim_end();
+        let body_end = t
+            .strip_suffix("^2")
+            .or_else(|| t.strip_suffix("^3"))
+            .or_else(|| t.strip_suffix("^{2}"))
+            .or_else(|| t.strip_suffix("^{3}"))
+            .unwrap_or(t);
+        // A trailing `\text{…}` group of letters.
+        if let Some(head) = body_end.strip_suffix('}')
+            && let Some(open) = head.rfind('{')
+        {
+            let inner = &head[open + 1..];
+            let cmd_start = head[..open].trim_end();
+            let is_text_cmd = ["\\text", "\\mbox", "\\mathrm", "\\textrm", "\\textnormal"]
+                .iter()
+                .find(|c| cmd_start.ends_with(*c));
+            if let Some(cmd) = is_text_cmd {
+                let rest = cmd_start[..cmd_start.len() - cmd.len()].trim_end();
+                let words_only = !inner.trim().is_empty()
+                    && inner
+                        .chars()
+                        .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '.' || c == '/');
+                // `\mathrm{cm}` must be a unit; `\text{ apples}` after a number is any word.
+                let unit_ok = if *cmd == "\\mathrm" {
+                    inner
+                        .split_whitespace()
+                        .all(|w| is_unit_word(&w.to_ascii_lowercase()))
+                } else {
+                    words_only
+                };
+                if unit_ok && ends_with_value(rest) {
+                    out = rest.to_string();
+                    continue;
+                }
+            }
+        }
+        // Plain unit words.
+        let t = body_end.trim_end();
+        let word_start = t
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_ascii_alphabetic())
+            .last()
+            .map(|(i, _)| i);
+        if let Some(ws) = word_start {
+            let word = t[ws..].to_ascii_lowercase();
+            let rest = t[..ws].trim_end();
+            if is_unit_word(&word) && rest.len() < t[..ws].len() && ends_with_value(rest) {
+                out = rest.to_string();
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
+/// Whether `s` ends like a value a unit can follow: a digit, `}` or `)`, or a unit word.
+fn ends_with_value(s: &str) -> bool {
+    let t = s.trim_end();
+    if t.ends_with(|c: char| c.is_ascii_digit() || c == '}' || c == ')' || c == '%') {
+        return true;
+    }
+    let word: String = t
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    !word.is_empty() && is_unit_word(&word.to_ascii_lowercase()) && t.len() > word.len()
+}
+
 /// `28 percent`, `28 pct`, `28 percentage` → `28%`.
 fn percent_words(s: &str) -> String {
     let mut out = s.to_string();
@@ -310,6 +487,26 @@ fn percent_words(s: &str) -> String {
         }
     }
     out
+}
+
+/// A whole answer `2 1/4` (plain-text mixed number) → `2\frac{1}{4}`, which the parser
+/// reads as 2 + 1/4.
+fn mixed_number(s: &str) -> String {
+    let t = s.trim();
+    let (whole, rest) = match t.split_once(' ') {
+        Some(x) => x,
+        None => return t.to_string(),
+    };
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    let w = whole.strip_prefix('-').unwrap_or(whole);
+    if let Some((n, d)) = rest.trim().split_once('/')
+        && digits(w)
+        && digits(n)
+        && digits(d)
+    {
+        return format!("{whole}\\frac{{{n}}}{{{d}}}");
+    }
+    t.to_string()
 }
 
 /// `x = 1/3 \approx 0.33`: the exact value before `\approx` is the answer; a lone

@@ -763,6 +763,9 @@ impl<'a> Parser<'a> {
             }
             let x = self.script_arg(false)?;
             return Ok(Node::Func(Func::Root, vec![x, n]));
+        } else if f == Func::Sqrt && self.peek() == Some('(') {
+            // Plain-text `sqrt(2)`.
+            self.atom()?
         } else if f == Func::Sqrt {
             self.script_arg(false)?
         } else if self.peek() == Some('(') {
