@@ -29,11 +29,10 @@ fn read_rewards(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Reward>> {
     };
     if let Ok(a) = obj.extract::<PyReadonlyArray1<f32>>() {
         let a = a.as_array();
-        return a
-            .iter()
-            .enumerate()
-            .map(|(i, &r)| check(i, f64::from(r)))
-            .collect();
+        if let Some(i) = a.iter().position(|r| r.is_infinite()) {
+            return check(i, f64::from(a[i])).map(|_| Vec::new());
+        }
+        return Ok(a.iter().map(|&r| (!r.is_nan()).then_some(r)).collect());
     }
     if let Ok(a) = obj.extract::<PyReadonlyArray1<f64>>() {
         let a = a.as_array();
@@ -133,9 +132,9 @@ fn group_rows(ids: &[i64]) -> Grouping {
     }
 }
 
-fn permute<T: Copy + Default>(values: &[T], slot: &Option<Vec<usize>>) -> Vec<T> {
+fn permute<T: Copy + Default>(values: Vec<T>, slot: &Option<Vec<usize>>) -> Vec<T> {
     match slot {
-        None => values.to_vec(),
+        None => values,
         Some(slot) => {
             let mut out = vec![T::default(); values.len()];
             for (i, &s) in slot.iter().enumerate() {
@@ -295,7 +294,7 @@ pub fn advantages<'py>(
         };
         let (adv, stats) = detached(py, move || {
             let grouping = group_rows(&ids);
-            let flat = permute(&rewards, &grouping.slot);
+            let flat = permute(rewards, &grouping.slot);
             let mut batch = Batch::from_flat(Array1::from(flat), &grouping.sizes)
                 .map_err(|e| format!("rewards: {e}"))?;
             if let Some(l) = logp {
@@ -305,12 +304,12 @@ pub fn advantages<'py>(
                     .map(|&s| if s.is_finite() { s } else { 0.0 })
                     .collect();
                 batch = batch
-                    .with_seq_logprob(Array1::from(permute(&l, &grouping.slot)))
+                    .with_seq_logprob(Array1::from(permute(l, &grouping.slot)))
                     .map_err(|e| format!("seq_logprobs: {e}"))?;
             }
             if let Some(l) = lens {
                 batch = batch
-                    .with_lengths(Array1::from(permute(&l, &grouping.slot)))
+                    .with_lengths(Array1::from(permute(l, &grouping.slot)))
                     .map_err(|e| format!("lengths: {e}"))?;
             }
             let mut out = vec![0.0f32; n];
