@@ -78,6 +78,18 @@ struct Grouping {
 }
 
 fn group_rows(ids: &[i64]) -> Grouping {
+    // Fastest path: sorted ids (the usual layout) form one run each, no hashing needed.
+    if ids.windows(2).all(|w| w[0] <= w[1]) {
+        let mut sizes = Vec::new();
+        let mut start = 0;
+        for i in 1..=ids.len() {
+            if i == ids.len() || ids[i] != ids[start] {
+                sizes.push(i - start);
+                start = i;
+            }
+        }
+        return Grouping { sizes, slot: None };
+    }
     // Fast path: each id forms one contiguous run.
     let mut sizes = Vec::new();
     let mut seen = HashSet::new();

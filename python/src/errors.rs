@@ -19,20 +19,21 @@ create_exception!(
     "The verifier itself failed (e.g. no sandbox could start): not a judgement of the response."
 );
 
+/// `xrpo.InternalError` carrying a caught panic's message.
+fn internal(payload: &(dyn std::any::Any + Send)) -> PyErr {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    InternalError::new_err(format!("internal error in xrpo (please report): {msg}"))
+}
+
 /// Runs `f`, turning a Rust panic into `xrpo.InternalError` (never a `PanicException`).
 pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(InternalError::new_err(format!(
-                "internal error in xrpo (please report): {msg}"
-            )))
-        }
+        Err(payload) => Err(internal(payload.as_ref())),
     }
 }
 
@@ -45,16 +46,7 @@ pub fn detached<T: Send>(
     match out {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(msg)) => Err(PyValueError::new_err(msg)),
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(InternalError::new_err(format!(
-                "internal error in xrpo (please report): {msg}"
-            )))
-        }
+        Err(payload) => Err(internal(payload.as_ref())),
     }
 }
 

@@ -96,10 +96,14 @@ pub struct PyExemplarSeeder {
 }
 
 impl PyExemplarSeeder {
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, ExemplarBank>> {
+        self.bank
+            .try_lock()
+            .map_err(|_| PyRuntimeError::new_err("the seeder is busy (used from another thread)"))
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut ExemplarBank) -> T) -> PyResult<T> {
-        let mut g = self.bank.try_lock().map_err(|_| {
-            PyRuntimeError::new_err("the seeder is busy (used from another thread)")
-        })?;
+        let mut g = self.lock()?;
         Ok(f(&mut g))
     }
 }
@@ -167,9 +171,7 @@ impl PyExemplarSeeder {
             } else {
                 Provenance::Training { step }
             };
-            let mut g = self.bank.try_lock().map_err(|_| {
-                PyRuntimeError::new_err("the seeder is busy (used from another thread)")
-            })?;
+            let mut g = self.lock()?;
             let bank: &mut ExemplarBank = &mut g;
             let out = detached(py, move || {
                 bank.record(&id, &prompt, &solution, provenance)
@@ -310,9 +312,7 @@ impl PyExemplarSeeder {
         prompt: String,
     ) -> PyResult<Option<SeededPrompt>> {
         let id = self::prompt_id(prompt_id)?;
-        let mut g = self.bank.try_lock().map_err(|_| {
-            PyRuntimeError::new_err("the seeder is busy (used from another thread)")
-        })?;
+        let mut g = self.lock()?;
         let bank: &mut ExemplarBank = &mut g;
         detached(py, move || {
             bank.seed(&id, &prompt).map_err(|e| e.to_string())

@@ -128,3 +128,12 @@ def test_batch_scale_uses_the_batch_std():
     adv, _ = xrpo.advantages(r, g, scale="batch")
     means = np.array([0.25] * 4 + [0.75] * 4)
     np.testing.assert_allclose(adv, (r - means) / (r.std(ddof=1) + EPS), rtol=1e-6)
+
+
+@pytest.mark.parametrize("ids", [[3, 3, 1, 1, 1, 2], [1, 1, 1, 2, 3, 3], [1, 3, 1, 2, 1, 3]])
+def test_sorted_contiguous_and_scattered_ids_agree(ids):
+    # The three grouping paths (sorted, contiguous runs, scattered) give the formula.
+    ids = np.array(ids)
+    r = np.array([1, 0, 0, 1, 1, 0], np.float32)
+    adv, _ = xrpo.advantages(r, ids)
+    np.testing.assert_allclose(adv, reference(r, ids), rtol=1e-6, atol=1e-7)
