@@ -72,7 +72,7 @@ def main() -> None:
     tok = AutoTokenizer.from_pretrained(path, gguf_file=GGUF)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, gguf_file=GGUF, torch_dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(path, gguf_file=GGUF, dtype=torch.float32)
     off = dict(xrpo_allocation=False, xrpo_seeding=False, xrpo_sharpening=False) if a.grpo else {}
     args = XRPOConfig(
         output_dir=a.out,

@@ -216,7 +216,16 @@ pub fn advantages<'py>(
 ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyDict>)> {
     guard(|| {
         let rewards = read_rewards(rewards)?;
-        let ids = read_i64("group_ids", group_ids)?;
+        // int64 ids (the usual case) are borrowed from numpy, not copied.
+        let ids_view = group_ids.extract::<PyReadonlyArray1<i64>>().ok();
+        let ids_owned: Vec<i64>;
+        let ids: &[i64] = match ids_view.as_ref().and_then(|a| a.as_slice().ok()) {
+            Some(s) => s,
+            None => {
+                ids_owned = read_i64("group_ids", group_ids)?;
+                &ids_owned
+            }
+        };
         let n = rewards.len();
         if ids.len() != n {
             return Err(value_err(
@@ -305,7 +314,7 @@ pub fn advantages<'py>(
             }
         };
         let (adv, stats) = detached(py, move || {
-            let grouping = group_rows(&ids);
+            let grouping = group_rows(ids);
             let flat = permute(rewards, &grouping.slot);
             let mut batch = Batch::from_flat(Array1::from(flat), &grouping.sizes)
                 .map_err(|e| format!("rewards: {e}"))?;
