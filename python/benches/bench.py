@@ -1,0 +1,154 @@
+"""Benchmarks of the Python bindings (figures go to BENCHMARKS.md).
+
+    python python/benches/bench.py [--cli target/release/xrpo] [--trl]
+
+1. verify_batch of 10k math answers vs the `xrpo verify` CLI on the same input
+   (build the CLI first: cargo build --release -p xrpo-train --bin xrpo); the CLI time is
+   the whole process (read JSON lines, verify in parallel, write), the Python time is
+   the verify_batch call alone, both best of 3.
+2. xrpo.advantages for 1M responses (groups of 16) from numpy: best of 5.
+3. XrpoAllocator.allocate of 16x1024 rollouts over 1024 prompts: one phase's call with
+   per-prompt statistics as a (counts, means, stds) tuple and as a [1024, 4] array.
+4. With --trl: the XRPO overhead inside TRL steps (tiny random Llama on CPU), as the share
+   of the step spent in allocation, seeding and sharpening (`time/xrpo_overhead`), plus
+   step time of XRPO vs plain GRPO with the same model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import xrpo
+
+
+def best(f, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def math_items(n, seed=0):
+    rng = random.Random(seed)
+    styles = [
+        "Let me think. {a} + {b} = {s}. The final answer is $\\boxed{{{s}}}$.",
+        "We compute {a}/{b}, so the answer is \\frac{{{a}}}{{{b}}}.",
+        "Step 1: add.\nStep 2: done.\n#### {s}",
+        "The answer is {s}.",
+        "I am not sure, maybe {a} times {b}.",
+    ]
+    responses, golds = [], []
+    for _ in range(n):
+        a, b = rng.randint(1, 999), rng.randint(1, 99)
+        s = a + b + (0 if rng.random() < 0.6 else rng.randint(1, 5))
+        responses.append(rng.choice(styles).format(a=a, b=b, s=s))
+        golds.append(rng.choice([str(a + b), f"${a + b}$", f"\\boxed{{{a + b}}}"]))
+    return responses, golds
+
+
+def bench_verify(cli, n=10_000):
+    responses, golds = math_items(n)
+    m = xrpo.MathVerifier()
+    m.verify_batch(responses[:100], golds[:100])  # warm up
+    t_py = best(lambda: m.verify_batch(responses, golds), 3)
+    out = {"n": n, "python_s": t_py, "python_per_s": n / t_py}
+    if cli and os.path.exists(cli):
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+            for r, g in zip(responses, golds):
+                f.write(json.dumps({"response": r, "answer": g}) + "\n")
+            path = f.name
+
+        def run_cli():
+            subprocess.run([cli, "verify", "--input", path, "--output", os.devnull], check=True)
+
+        t_cli = best(run_cli, 3)
+        os.unlink(path)
+        out.update(cli_s=t_cli, cli_per_s=n / t_cli, ratio=(n / t_py) / (n / t_cli))
+        # Same verdicts?
+        py = [v.correct for v in m.verify_batch(responses[:500], golds[:500])]
+        proc = subprocess.run([cli, "verify"], input="\n".join(json.dumps({"response": r, "answer": g})
+                              for r, g in zip(responses[:500], golds[:500])), capture_output=True, text=True, check=True)
+        cl = [json.loads(line)["correct"] for line in proc.stdout.splitlines() if line.strip()]
+        out["same_verdicts"] = py == cl
+    return out
+
+
+def bench_advantages(n=1_000_000, g=16):
+    rng = np.random.default_rng(0)
+    rewards = rng.integers(0, 2, n).astype(np.float32)
+    ids = np.repeat(np.arange(n // g), g)
+    seq = -rng.random(n).astype(np.float32)
+    xrpo.advantages(rewards[:1000], ids[:1000])
+    t_grpo = best(lambda: xrpo.advantages(rewards, ids), 5)
+    t_xrpo = best(lambda: xrpo.advantages(rewards, ids, seq, estimator="xrpo"), 5)
+    shuffled = rng.permutation(n)
+    t_shuf = best(lambda: xrpo.advantages(rewards[shuffled], ids[shuffled]), 3)
+    return {"n": n, "grpo_ms": t_grpo * 1e3, "xrpo_ms": t_xrpo * 1e3, "grpo_shuffled_ids_ms": t_shuf * 1e3}
+
+
+def bench_allocate(prompts=1024, n_fixed=16):
+    rng = np.random.default_rng(0)
+    a = xrpo.XrpoAllocator(n_fixed=n_fixed)
+    plan = a.plan(prompts)
+    r = (rng.random((prompts, plan["n_base"])) < rng.random((prompts, 1))).astype(np.float64)
+    moments = (np.full(prompts, plan["n_base"]), r.mean(1), r.std(1, ddof=1))
+    budget = plan["phase_budgets"][1]
+    t_m = best(lambda: a.allocate(moments, budget), 20)
+    t_r = best(lambda: a.allocate(r, budget), 20)
+
+    def step():
+        xrpo.run_step(a, prompts, lambda p, c: [[1.0 if i % 2 else 0.0 for i in range(k)] for k in c])
+
+    t_step = best(step, 3)
+    return {"prompts": prompts, "rollouts": prompts * n_fixed, "phase_budget": budget,
+            "allocate_moments_ms": t_m * 1e3, "allocate_rewards_ms": t_r * 1e3, "run_step_ms": t_step * 1e3}
+
+
+def bench_trl(steps=4):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+    import test_trl as T  # reuse the test's tiny model, tokenizer and data
+
+    from xrpo.trl import XRPOTrainer
+
+    out = {}
+    for name, kw in (("xrpo", {}), ("grpo", dict(xrpo_allocation=False, xrpo_seeding=False, xrpo_sharpening=False))):
+        with tempfile.TemporaryDirectory() as d:
+            tok = T.tiny_tokenizer()
+            args = T.config(d, max_steps=steps, save_steps=1000, **kw)
+            tr = XRPOTrainer(model=T.tiny_model(tok), reward_funcs=[T.toy_reward, xrpo.trl.math_reward], args=args,
+                             train_dataset=T.dataset(), processing_class=tok)
+            t0 = time.perf_counter()
+            tr.train()
+            wall = time.perf_counter() - t0
+            logs = [h for h in tr.state.log_history if "time/xrpo_overhead" in h]
+            over = sum(h["time/xrpo_overhead"] for h in logs)
+            st = [h["step_time"] for h in tr.state.log_history if "step_time" in h]
+            out[name] = {"wall_s": wall, "step_time_mean_s": float(np.mean(st)) if st else None,
+                         "xrpo_overhead_s": over, "overhead_share": over / wall}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cli", default="target/release/xrpo")
+    ap.add_argument("--trl", action="store_true")
+    a = ap.parse_args()
+    res = {"verify": bench_verify(a.cli), "advantages": bench_advantages(), "allocate": bench_allocate()}
+    if a.trl:
+        res["trl"] = bench_trl()
+    print(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,460 @@
+"""XRPO as a drop-in for TRL's ``GRPOTrainer`` (tested against trl==1.16.*).
+
+- :func:`math_reward` / :func:`code_reward`: TRL reward functions backed by the Rust
+  verifiers (usable with plain ``GRPOTrainer`` too).
+- :class:`XRPOConfig` / :class:`XRPOTrainer`: each training step keeps TRL's generation
+  budget (the local generation batch: ``num_generations`` rows per prompt) but spends it
+  in XRPO's phases: ``n_base`` rollouts per prompt, then the rest by the Rust allocator's
+  priorities; prompts whose rollouts so far are all wrong are seeded with solved exemplars
+  for later phases; correct responses' advantages are sharpened by novelty; groups of
+  unequal size flow through advantages, loss and logging.
+
+Which context the gradient uses (spec §2). By default (``xrpo_seed_context="plain"``) a
+seeded rollout is *trained and scored* on the plain prompt: its ``prompt_ids`` in the
+training batch are the plain prompt's, so TRL's π_old, the importance ratio and the
+sharpening score s(y) are all computed on the plain context (off-policy with respect to
+the seeded sampling context, by design). ``"seeded"`` keeps the seeded prompt (on-policy).
+
+Limits: generation runs through TRL's own ``_generate`` once per phase (transformers
+``generate`` or colocated vLLM; vLLM *server* mode asks for ``num_generations`` per prompt
+and is refused); each process allocates over its own prompts, so its local generation
+batch must hold whole groups; a user ``rollout_func`` is not supported.
+
+>>> import xrpo.trl
+>>> xrpo.trl.math_reward(prompts=["p", "p"], completions=["#### 4", "#### 5"], answer=["4", "4"])
+[1.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import xrpo
+
+_MATH: xrpo.MathVerifier | None = None
+_CODE: xrpo.CodeVerifier | None = None
+
+
+def _text(completion: Any) -> str:
+    """A completion's text: a string, or the last message's content of a conversation."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
+        content = completion[-1].get("content", "")
+        if isinstance(content, list):
+            return "".join(c.get("text", "") for c in content if isinstance(c, dict))
+        return str(content)
+    return str(completion)
+
+
+def math_reward(prompts: list, completions: list, answer: list | None = None, **kwargs: Any) -> list[float | None]:
+    """TRL reward function: 1.0 when the completion's final answer equals the row's
+    ``answer`` column, 0.0 when not, ``None`` (TRL: no reward, left out of the baseline)
+    when the gold answer cannot be parsed. Verified in parallel in Rust.
+
+    >>> math_reward(prompts=["q"], completions=[[{"role": "assistant", "content": "$\\\\boxed{7}$"}]], answer=["7"])
+    [1.0]
+    """
+    global _MATH
+    if answer is None:
+        raise ValueError("answer: math_reward reads the dataset's 'answer' column, which is missing")
+    if _MATH is None:
+        _MATH = xrpo.MathVerifier()
+    verdicts = _MATH.verify_batch([_text(c) for c in completions], [str(a) for a in answer])
+    return [v.score for v in verdicts]
+
+
+def code_reward(prompts: list, completions: list, tests: list | None = None, **kwargs: Any) -> list[float | None]:
+    """TRL reward function for Python code: runs the completion's last fenced python block
+    in xrpo's sandbox against the row's ``tests`` column (a dict or JSON:
+    ``{"stdio": [{"input", "output"}]}`` or ``{"tests", "entry_point"[, "prefix"]}``).
+
+    >>> code_reward(prompts=["q"], completions=["```python\\nprint(int(input()) * 2)\\n```"],
+    ...             tests=[{"stdio": [{"input": "4\\n", "output": "8\\n"}]}])
+    [1.0]
+    """
+    global _CODE
+    if tests is None:
+        raise ValueError("tests: code_reward reads the dataset's 'tests' column, which is missing")
+    if _CODE is None:
+        _CODE = xrpo.CodeVerifier(min_isolation="rlimits")
+    verdicts = _CODE.verify_batch([_text(c) for c in completions], list(tests))
+    return [v.score for v in verdicts]
+
+
+def _prompt_text(prompt: Any) -> str:
+    if isinstance(prompt, str):
+        return prompt
+    for m in reversed(prompt):
+        if m.get("role") == "user":
+            return _text([m])
+    return _text(prompt)
+
+
+def _with_text(prompt: Any, text: str) -> Any:
+    """`prompt` with its (last user) text replaced by `text`."""
+    if isinstance(prompt, str):
+        return text
+    out = [dict(m) for m in prompt]
+    for m in reversed(out):
+        if m.get("role") == "user":
+            m["content"] = text
+            break
+    return out
+
+
+def _lazy_trl():
+    import torch  # noqa: F401
+    from trl import GRPOConfig, GRPOTrainer
+
+    return GRPOConfig, GRPOTrainer
+
+
+try:  # TRL is optional: the reward functions above work without it.
+    from trl import GRPOConfig as _GRPOConfig
+    from trl import GRPOTrainer as _GRPOTrainer
+
+    _HAVE_TRL = True
+except ImportError:  # pragma: no cover - exercised only without trl
+    _HAVE_TRL = False
+    _GRPOConfig = object  # type: ignore[misc,assignment]
+    _GRPOTrainer = object  # type: ignore[misc,assignment]
+
+
+@dataclass
+class XRPOConfig(_GRPOConfig):  # type: ignore[misc,valid-type]
+    """``GRPOConfig`` plus XRPO's switches (all on by default).
+
+    ``xrpo_allocation``: phased allocation by the Rust ``XrpoAllocator`` (off: GRPO's fixed
+    ``num_generations`` per prompt). ``xrpo_phases``, ``xrpo_n_base`` (default
+    ``max(2, num_generations // 4)``), ``xrpo_n_max``, ``xrpo_alpha``, ``xrpo_lambda``:
+    the allocator's parameters. ``xrpo_seeding``: seed all-wrong prompts with solved
+    exemplars; ``xrpo_seed_k``, ``xrpo_seed_threshold``; ``xrpo_seed_context``:
+    ``"plain"`` (default, spec §2) or ``"seeded"`` (on-policy). ``xrpo_sharpening``:
+    novelty sharpening with ``xrpo_lambda_novelty``, ``xrpo_kappa_clip``.
+    ``xrpo_correct_threshold``: a summed reward at or above it counts as a solve (for the
+    exemplar bank and the all-wrong test). ``xrpo_prompt_id_column``: dataset column with a
+    stable prompt id (default: a hash of the prompt text).
+    """
+
+    xrpo_allocation: bool = field(default=True, metadata={"help": "Phased XRPO allocation."})
+    xrpo_phases: int = field(default=3, metadata={"help": "Phases per step (>= 2)."})
+    xrpo_n_base: int | None = field(default=None, metadata={"help": "Phase-1 rollouts per prompt."})
+    xrpo_n_max: int | None = field(default=None, metadata={"help": "Cap on one prompt's rollouts per step."})
+    xrpo_alpha: float = field(default=0.05, metadata={"help": "t-interval significance."})
+    xrpo_lambda: float = field(default=0.05, metadata={"help": "Exploration bonus weight."})
+    xrpo_seeding: bool = field(default=True, metadata={"help": "In-context seeding of all-wrong prompts."})
+    xrpo_seed_k: int = field(default=2, metadata={"help": "Exemplars per seeded prompt."})
+    xrpo_seed_threshold: float = field(default=0.1, metadata={"help": "Minimum exemplar similarity."})
+    xrpo_seed_context: str = field(default="plain", metadata={"help": "'plain' or 'seeded'."})
+    xrpo_sharpening: bool = field(default=True, metadata={"help": "Novelty sharpening of correct answers."})
+    xrpo_lambda_novelty: float = field(default=2.5, metadata={"help": "Novelty bonus scale."})
+    xrpo_kappa_clip: float = field(default=0.5, metadata={"help": "Bonus cap as a fraction of A."})
+    xrpo_correct_threshold: float = field(default=1.0, metadata={"help": "Reward counted as a solve."})
+    xrpo_prompt_id_column: str | None = field(default=None, metadata={"help": "Column with prompt ids."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.xrpo_seed_context not in ("plain", "seeded"):
+            raise ValueError(f"xrpo_seed_context: {self.xrpo_seed_context!r} is not 'plain' or 'seeded'")
+        if self.xrpo_allocation and self.xrpo_phases < 2:
+            raise ValueError("xrpo_phases: must be at least 2 with xrpo_allocation")
+
+
+XRPO_STATE_FILE = "xrpo_state.json"
+
+
+class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
+    """``GRPOTrainer`` that spends each step's generation budget in XRPO's phases.
+
+    Extra keyword arguments: ``allocator`` (an ``xrpo.Allocator``; default built from the
+    config) and ``seeder`` (an ``xrpo.ExemplarSeeder``, e.g. pre-loaded with curated
+    exemplars via ``record(..., curated=True)``; default an empty bank). Their state is
+    saved in every checkpoint (``xrpo_state.json``) and restored on resume.
+
+    Logged on top of TRL's metrics: ``alloc/*`` (rollouts per prompt), ``seed/*``
+    (attempts, seeded prompts and rollouts, flipped prompts, bank size),
+    ``advantage/*`` (the Rust shaper's counters), ``time/xrpo_overhead``.
+    """
+
+    def __init__(self, *args: Any, allocator: Any = None, seeder: Any = None, **kwargs: Any) -> None:
+        if not _HAVE_TRL:
+            raise ImportError("xrpo.trl.XRPOTrainer needs trl (pip install 'trl==1.16.*')")
+        super().__init__(*args, **kwargs)
+        a = self.args
+        if self.rollout_func is not None:
+            raise ValueError("rollout_func: XRPOTrainer generates its phases itself; a rollout_func is not supported")
+        if self.use_vllm and getattr(a, "vllm_mode", "colocate") == "server":
+            raise ValueError("vllm_mode: XRPOTrainer needs vllm_mode='colocate' (server mode asks num_generations per prompt)")
+        g = self.num_generations
+        xa = getattr(a, "xrpo_allocation", True)
+        if allocator is None:
+            if xa:
+                allocator = xrpo.XrpoAllocator(
+                    n_fixed=g,
+                    alpha=getattr(a, "xrpo_alpha", 0.05),
+                    lam=getattr(a, "xrpo_lambda", 0.05),
+                    phases=getattr(a, "xrpo_phases", 3),
+                    n_base=getattr(a, "xrpo_n_base", None),
+                    n_max=getattr(a, "xrpo_n_max", None),
+                )
+            else:
+                allocator = xrpo.FixedAllocator(g)
+        self.xrpo_allocator = allocator
+        if seeder is None:
+            seeder = xrpo.ExemplarSeeder(
+                k=getattr(a, "xrpo_seed_k", 2),
+                similarity_threshold=getattr(a, "xrpo_seed_threshold", 0.1),
+            )
+        self.xrpo_seeder = seeder
+        self._xrpo_cached_rewards = None
+        self._xrpo_trl_advantages = None  # TRL's own advantages of the last batch (tests)
+
+    # ---------------------------------------------------------------- rewards
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        if self._xrpo_cached_rewards is not None:
+            cached, self._xrpo_cached_rewards = self._xrpo_cached_rewards, None
+            return cached
+        return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+
+    # ---------------------------------------------------------------- helpers
+    def _prompt_id(self, row: dict) -> str:
+        col = getattr(self.args, "xrpo_prompt_id_column", None)
+        if col is not None and col in row:
+            return str(row[col])
+        text = json.dumps(row["prompt"], sort_keys=True, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    def _solved(self, reward_row: Any) -> tuple[float, bool]:
+        """(summed weighted reward or NaN, correct?) of one row of rewards_per_func."""
+        import torch
+
+        w = self.reward_weights.to(reward_row.device)
+        if torch.isnan(reward_row).all():
+            return float("nan"), False
+        r = float((reward_row * w).nansum().item())
+        return r, r >= getattr(self.args, "xrpo_correct_threshold", 1.0)
+
+    # ---------------------------------------------------------------- the step
+    def _generate_and_score_completions(self, inputs):
+        import torch
+
+        mode = "train" if self.model.training else "eval"
+        if mode != "train":
+            return super()._generate_and_score_completions(inputs)
+        a = self.args
+        g = self.num_generations
+        if len(inputs) % g != 0:
+            raise ValueError(f"the local generation batch ({len(inputs)} rows) must hold whole groups of {g}")
+        rows = inputs[::g]
+        q_count = len(rows)
+        for q, row in enumerate(rows):
+            if any(json.dumps(inputs[q * g + j]["prompt"], default=str) != json.dumps(row["prompt"], default=str) for j in range(g)):
+                raise ValueError("inputs: expected num_generations consecutive copies of each prompt (TRL's RepeatSampler)")
+        ids = [self._prompt_id(r) for r in rows]
+        plain = [r["prompt"] for r in rows]
+        seeded_prompt: list[Any] = [None] * q_count
+        seeding = getattr(a, "xrpo_seeding", True)
+        overhead = 0.0
+
+        t0 = time.perf_counter()
+        plan = self.xrpo_allocator.plan(q_count)
+        budgets = plan["phase_budgets"]
+        overhead += time.perf_counter() - t0
+
+        # Per generated row: prompt index, generation prompt, prompt ids, completion ids,
+        # sampling logprobs, completion text, gathered reward row.
+        gen_rows: list[dict] = []
+        per_prompt_rewards: list[list[float]] = [[] for _ in range(q_count)]
+        solved = [False] * q_count
+        seed_attempts = 0
+        proc = self.accelerator.process_index
+        for phase in range(len(budgets)):
+            t0 = time.perf_counter()
+            if phase == 0:
+                counts = plan["counts"].astype(np.int64)
+            else:
+                stats = [np.array(r, dtype=np.float64) for r in per_prompt_rewards]
+                counts = self.xrpo_allocator.allocate(stats, budgets[phase])
+                short = budgets[phase] - int(counts.sum())
+                for i in range(short):  # caps bound: keep every process's phase the same size
+                    counts[i % q_count] += 1
+                if seeding and phase < len(budgets):
+                    for q in range(q_count):
+                        if counts[q] > 0 and seeded_prompt[q] is None and not solved[q] and len(per_prompt_rewards[q]) > 0:
+                            seed_attempts += 1
+                            text = self.xrpo_seeder.seed(ids[q], _prompt_text(plain[q]))
+                            if text is not None:
+                                seeded_prompt[q] = _with_text(plain[q], text)
+            overhead += time.perf_counter() - t0
+            order = [q for q in range(q_count) for _ in range(int(counts[q]))]
+            if not order:
+                continue
+            gen_prompts = [seeded_prompt[q] if seeded_prompt[q] is not None else plain[q] for q in order]
+            phase_inputs = [dict(rows[q]) for q in order]
+            (p_ids, c_ids, tool_mask, completions, logprobs, extra, _imgs, _timgs) = self._generate(gen_prompts)
+            if tool_mask is not None:
+                raise ValueError("tools: XRPOTrainer does not support tool-calling rollouts")
+            rpf = self._calculate_rewards(phase_inputs, gen_prompts, completions, c_ids)
+            n = len(order)
+            local = rpf[proc * n : (proc + 1) * n]
+            t0 = time.perf_counter()
+            for i, q in enumerate(order):
+                r, ok = self._solved(local[i])
+                if not np.isnan(r):
+                    per_prompt_rewards[q].append(r)
+                else:
+                    per_prompt_rewards[q].append(float("nan"))
+                if ok:
+                    if seeded_prompt[q] is not None and not solved[q]:
+                        pass
+                    solved[q] = True
+                    if seeding:
+                        self.xrpo_seeder.record(ids[q], _prompt_text(plain[q]), _text(completions[i]), step=int(self.state.global_step))
+                gen_rows.append(
+                    {
+                        "q": q,
+                        "seeded": seeded_prompt[q] is not None,
+                        "gen_prompt_ids": p_ids[i],
+                        "completion_ids": c_ids[i],
+                        "logprobs": None if logprobs is None else logprobs[i],
+                        "reward_row": local[i],
+                    }
+                )
+            overhead += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.xrpo_allocator.finish_step()
+        # Final batch, grouped by prompt. Plain-context scoring trains seeded rollouts on the
+        # plain prompt's token ids.
+        gen_rows.sort(key=lambda r: r["q"])
+        use_seeded_ctx = getattr(a, "xrpo_seed_context", "plain") == "seeded"
+        plain_ids, _, _ = self._tokenize_prompts(plain)
+        final_prompt_ids = [r["gen_prompt_ids"] if (use_seeded_ctx or not r["seeded"]) else plain_ids[r["q"]] for r in gen_rows]
+        final_inputs = [dict(rows[r["q"]]) for r in gen_rows]
+        has_lp = all(r["logprobs"] is not None for r in gen_rows)
+        local_rewards = torch.stack([r["reward_row"] for r in gen_rows])
+        overhead += time.perf_counter() - t0
+        self._xrpo_cached_rewards = self.accelerator.gather(local_rewards)
+
+        def rollout(prompts, trainer):
+            return {
+                "prompt_ids": final_prompt_ids,
+                "completion_ids": [r["completion_ids"] for r in gen_rows],
+                "logprobs": [r["logprobs"] for r in gen_rows] if has_lp else None,
+            }
+
+        saved_rf = self.rollout_func
+        self.rollout_func = rollout
+        try:
+            output = super()._generate_and_score_completions(final_inputs)
+        finally:
+            self.rollout_func = saved_rf
+            self._xrpo_cached_rewards = None
+        self._xrpo_trl_advantages = output["advantages"].detach().clone()
+
+        # Advantages over the true (unequal) groups, with sharpening from log-probs.
+        t0 = time.perf_counter()
+        w = self.reward_weights.to(local_rewards.device)
+        summed = (local_rewards * w).nansum(dim=1)
+        summed[torch.isnan(local_rewards).all(dim=1)] = float("nan")
+        group = np.array([r["q"] for r in gen_rows], dtype=np.int64)
+        sharpen = getattr(a, "xrpo_sharpening", True)
+        seq = None
+        if sharpen:
+            mask = output["completion_mask"].float()
+            if "old_per_token_logps" in output:
+                lp = output["old_per_token_logps"]  # π_old on the training (plain) context
+            elif "sampling_per_token_logps" in output and use_seeded_ctx:
+                lp = output["sampling_per_token_logps"]  # sampling context = training context
+            else:
+                with torch.no_grad():
+                    ids_all = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
+                    att = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
+                    lp, _, _ = self._get_per_token_logps_and_entropies(
+                        self.model, ids_all, att, output["completion_ids"].size(1), batch_size=a.per_device_train_batch_size
+                    )
+            lp = torch.nan_to_num(lp.float(), nan=0.0)
+            seq = ((lp * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy().astype(np.float32)
+        scale = self.scale_rewards if self.scale_rewards in ("group", "batch", "none") else "group"
+        adv, stats = xrpo.advantages(
+            summed.cpu().float().numpy(),
+            group,
+            seq,
+            estimator="xrpo" if sharpen else "grpo",
+            scale=scale,
+            lambda_novelty=getattr(a, "xrpo_lambda_novelty", 2.5),
+            kappa_clip=getattr(a, "xrpo_kappa_clip", 0.5),
+        )
+        output["advantages"] = torch.from_numpy(adv).to(output["advantages"].device)
+        overhead += time.perf_counter() - t0
+
+        # Metrics: replace TRL's view(-1, G)-based zero-std fraction, add ours.
+        m = self._metrics[mode]
+        if m.get("frac_reward_zero_std"):
+            m["frac_reward_zero_std"][-1] = stats["metrics"]["frac_reward_zero_std"]
+        n_adv = len(adv)
+        if len(self._logs["advantages"]) >= n_adv and self.accelerator.num_processes == 1:
+            self._logs["advantages"] = type(self._logs["advantages"])(list(self._logs["advantages"])[:-n_adv] + adv.tolist())
+        per_prompt = np.bincount(group, minlength=q_count)
+        flipped = sum(1 for q in range(q_count) if seeded_prompt[q] is not None and solved[q])
+        values = {
+            "alloc/rollouts": float(per_prompt.sum()),
+            "alloc/rollouts_per_prompt_mean": float(per_prompt.mean()),
+            "alloc/rollouts_per_prompt_max": float(per_prompt.max()),
+            "alloc/rollouts_per_prompt_min": float(per_prompt.min()),
+            "alloc/phase1_rollouts": float(budgets[0]),
+            "seed/attempts": float(seed_attempts),
+            "seed/seeded_prompts": float(sum(s is not None for s in seeded_prompt)),
+            "seed/seeded_share": float(sum(s is not None for s in seeded_prompt)) / q_count,
+            "seed/flipped": float(flipped),
+            "seed/seeded_rollouts": float(sum(r["seeded"] for r in gen_rows)),
+            "seed/bank_size": float(len(self.xrpo_seeder)),
+            "time/xrpo_overhead": overhead,
+        }
+        for k, v in stats["metrics"].items():
+            if k != "frac_reward_zero_std":
+                values[k] = float(v)
+        for k, v in values.items():
+            m[k].append(v)
+        self._xrpo_last = {"counts": per_prompt, "seeded": [s is not None for s in seeded_prompt], "stats": stats}
+        return output
+
+    # ---------------------------------------------------------------- checkpoints
+    def xrpo_state(self) -> dict:
+        """Allocator and exemplar-bank state (what checkpoints store)."""
+        return {"allocator": self.xrpo_allocator.state(), "seeder": self.xrpo_seeder.state()}
+
+    def load_xrpo_state(self, state: dict) -> None:
+        """Restores :meth:`xrpo_state`."""
+        self.xrpo_allocator.restore(state["allocator"])
+        self.xrpo_seeder.restore(state["seeder"])
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+            folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, XRPO_STATE_FILE), "w") as f:
+                json.dump(self.xrpo_state(), f)
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if checkpoint is not None:
+            path = os.path.join(checkpoint, XRPO_STATE_FILE)
+            if os.path.exists(path):
+                with open(path) as f:
+                    self.load_xrpo_state(json.load(f))
+
+
+__all__ = ["XRPOConfig", "XRPOTrainer", "code_reward", "math_reward", "XRPO_STATE_FILE"]
+_ = defaultdict  # (kept for readers extending the metrics)
