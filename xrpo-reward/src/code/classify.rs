@@ -1,5 +1,6 @@
 //! Classification: how a finished run maps to a [`Reason`] and a human detail.
 
+use super::harness::exit;
 use super::{Limits, RunOutput, Termination, outputs_match};
 use crate::Reason;
 use std::time::Duration;
@@ -7,12 +8,19 @@ use std::time::Duration;
 /// Bytes of stderr quoted in a verdict's detail.
 const STDERR_TAIL: usize = 600;
 
-/// Maps a run to a reason and a human detail. `expected` is the stdout a stdio case wants.
-pub(super) fn classify(
-    out: &RunOutput,
-    limits: &Limits,
-    expected: Option<&str>,
-) -> (Reason, String) {
+/// How a run's success is judged.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Judge<'a> {
+    /// A stdin/stdout case: exit status 0 and this stdout.
+    Stdio(&'a str),
+    /// The assert harness: its checker's exit status (see [`exit`]).
+    Harness,
+}
+
+/// Maps a run to a reason and a human detail. The caller turns [`exit::HARNESS`] into an
+/// infrastructure error before calling this, and [`Reason::UnparseableGold`] into an
+/// unverifiable verdict.
+pub(super) fn classify(out: &RunOutput, limits: &Limits, judge: Judge<'_>) -> (Reason, String) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let last_line = stderr
         .lines()
@@ -68,9 +76,24 @@ pub(super) fn classify(
             Reason::RuntimeError,
             with_tail(format!("killed by signal {sig}")),
         ),
-        Termination::Exited(0) => match expected {
-            None => (Reason::Passed, "all tests passed".into()),
-            Some(want) => {
+        Termination::Exited(code) => match judge {
+            Judge::Harness => {
+                let (reason, what) = match code {
+                    exit::PASSED => return (Reason::Passed, "all tests passed".into()),
+                    exit::FAILED => (Reason::WrongAnswer, "a test failed"),
+                    exit::ENDED => (
+                        Reason::WrongAnswer,
+                        "the program ended before `check` returned",
+                    ),
+                    exit::SYNTAX => (Reason::SyntaxError, "the code does not parse"),
+                    exit::MEMORY => (Reason::MemoryLimit, "out of memory"),
+                    exit::BAD_REFERENCE => (Reason::UnparseableGold, "the tests cannot run"),
+                    exit::ERROR => (Reason::RuntimeError, "an exception ended the checks"),
+                    _ => (Reason::RuntimeError, "the checker ended unexpectedly"),
+                };
+                (reason, with_tail(format!("{what} (exit status {code})")))
+            }
+            Judge::Stdio(want) if code == 0 => {
                 let got = String::from_utf8_lossy(&out.stdout);
                 if outputs_match(&got, want) {
                     (Reason::Passed, "output matches".into())
@@ -81,22 +104,20 @@ pub(super) fn classify(
                     )
                 }
             }
+            Judge::Stdio(_) => {
+                let reason = if ["SyntaxError", "IndentationError", "TabError"]
+                    .iter()
+                    .any(|p| last_line.starts_with(p))
+                {
+                    Reason::SyntaxError
+                } else if last_line.starts_with("MemoryError") {
+                    Reason::MemoryLimit
+                } else {
+                    Reason::RuntimeError
+                };
+                (reason, with_tail(format!("exit status {code}")))
+            }
         },
-        Termination::Exited(code) => {
-            let reason = if ["SyntaxError", "IndentationError", "TabError"]
-                .iter()
-                .any(|p| last_line.starts_with(p))
-            {
-                Reason::SyntaxError
-            } else if last_line.starts_with("MemoryError") {
-                Reason::MemoryLimit
-            } else if last_line.starts_with("AssertionError") && expected.is_none() {
-                Reason::WrongAnswer
-            } else {
-                Reason::RuntimeError
-            };
-            (reason, with_tail(format!("exit status {code}")))
-        }
     }
 }
 

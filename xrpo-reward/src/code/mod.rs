@@ -2,9 +2,12 @@
 //!
 //! [`CodeVerifier`] implements [`Verifier`] for [`Reference::Code`] with two test styles
 //! ([`CodeTests`]):
-//! - assert style (HumanEval): the program is `prefix + code + "\n" + tests + "\n" +
-//!   "check(entry_point)"`, and passes when it exits with status 0 after `check` returned
-//!   (an early `sys.exit(0)` fails, as under HumanEval's harness);
+//! - assert style (HumanEval): `prefix + code` defines the entry point, the tests define
+//!   `check(candidate)`, and the response passes when `check` returns. The tests run in a
+//!   checker process of their own and call the candidate's function, which runs in another
+//!   process, over a private pipe; the verdict is the checker's exit status, which the
+//!   candidate's process cannot reach (threat model: the [`harness`] module docs and
+//!   ARCHITECTURE.md);
 //! - stdin/stdout cases (LiveCodeBench): each case runs the code with the case's input on
 //!   stdin; the output must match line by line, exactly after stripping, else token by token
 //!   with exact numeric equality (see [`outputs_match`]).
@@ -44,6 +47,7 @@ mod classify;
 mod compare;
 mod config;
 mod extract;
+pub mod harness;
 pub mod sandbox;
 mod verifier;
 

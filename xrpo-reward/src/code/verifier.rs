@@ -1,8 +1,11 @@
 //! [`CodeVerifier`]: runs extracted code against [`CodeTests`] in the [`Sandbox`].
 
-use super::classify::classify;
+use super::classify::{Judge, classify};
 use super::extract::{extract_code, is_identifier};
-use super::{CodeConfig, CodeTests, Isolation, Program, RunOutput, Sandbox};
+use super::harness::{
+    CANDIDATE_FILE, CHECKER, CHECKER_FILE, SERVER, SERVER_FILE, checker_input, exit,
+};
+use super::{CodeConfig, CodeTests, Isolation, Program, RunOutput, Sandbox, Termination};
 use crate::{Outcome, Reason, Reference, Verdict, Verifier, VerifyError};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -13,24 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const PYTHON_FLAGS: [&str; 2] = ["-I", "-B"];
 /// Name of the program file inside the run directory.
 const PROGRAM_FILE: &str = "main.py";
-/// The last line of every assert-style program: prints the nonce it gets on stdin.
-const ECHO_NONCE: &str =
-    "import sys as _xrpo_sys; _xrpo_sys.stdout.write('\\n' + _xrpo_sys.stdin.read())";
-
-/// A fresh unpredictable token (128 bits from the std hasher's random keys).
-fn nonce() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let draw = || {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        h.finish()
-    };
-    format!("xrpo-check-done-{:016x}{:016x}", draw(), draw())
-}
+/// Flags of the assert harness's checker: [`PYTHON_FLAGS`] plus `-S` (no `site`: the
+/// checker needs only the standard library, and starts faster).
+const CHECKER_FLAGS: [&str; 3] = ["-I", "-B", "-S"];
 
 /// Verifies Python code against [`CodeTests`] in a sandbox. See the [module docs](self).
 #[derive(Debug)]
@@ -178,27 +166,48 @@ impl CodeVerifier {
                 if code.trim().is_empty() {
                     return Ok(no_code(iso));
                 }
-                // The last line echoes a per-run nonce from stdin: a program that exits early
-                // with status 0 (`sys.exit(0)`, `os._exit(0)`) never prints it and fails, as
-                // it does under HumanEval's own harness. The nonce is not in the source file.
-                let nonce = nonce();
-                let source =
-                    format!("{prefix}{code}\n{tests}\ncheck({entry_point})\n{ECHO_NONCE}\n");
-                let out = self.run_python(&source, &nonce)?;
-                let (mut reason, mut detail) = classify(&out, &self.config.limits, None);
-                if reason == Reason::Passed
-                    && !String::from_utf8_lossy(&out.stdout)
-                        .trim_end()
-                        .ends_with(&nonce)
-                {
-                    reason = Reason::WrongAnswer;
-                    detail = "the program exited with status 0 before `check` returned".into();
+                // The checker runs `check` in its own process; the candidate's code runs in
+                // another one (see `harness`), so nothing the program does reaches the
+                // verdict, which is the checker's exit status.
+                let candidate = format!("{prefix}{code}\n");
+                let (checker, server, candidate_path) = (
+                    format!("../{CHECKER_FILE}"),
+                    format!("../{SERVER_FILE}"),
+                    format!("../{CANDIDATE_FILE}"),
+                );
+                let args: Vec<&str> = CHECKER_FLAGS
+                    .iter()
+                    .copied()
+                    .chain([
+                        checker.as_str(),
+                        server.as_str(),
+                        candidate_path.as_str(),
+                        entry_point.as_str(),
+                    ])
+                    .collect();
+                let input = checker_input(prefix, tests);
+                let out = self.sandbox.run(&Program {
+                    executable: &self.python,
+                    args: &args,
+                    files: &[
+                        (CHECKER_FILE, CHECKER.as_bytes()),
+                        (SERVER_FILE, SERVER.as_bytes()),
+                        (CANDIDATE_FILE, candidate.as_bytes()),
+                    ],
+                    stdin: &input,
+                })?;
+                if out.termination == Termination::Exited(exit::HARNESS) {
+                    return Err(VerifyError::SandboxUnavailable(format!(
+                        "isolation={iso}; the assert harness cannot run safely here: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )));
                 }
-                Ok(verdict(
-                    if reason == Reason::Passed { 1.0 } else { 0.0 },
-                    reason,
-                    detail,
-                ))
+                let (reason, detail) = classify(&out, &self.config.limits, Judge::Harness);
+                Ok(match reason {
+                    Reason::UnparseableGold => unverifiable(detail),
+                    Reason::Passed => verdict(1.0, reason, detail),
+                    _ => verdict(0.0, reason, detail),
+                })
             }
             CodeTests::Stdio { stdio } => {
                 if stdio.is_empty() {
@@ -213,7 +222,8 @@ impl CodeVerifier {
                 let mut first_failure: Option<(usize, Reason, String)> = None;
                 for (i, case) in stdio.iter().enumerate() {
                     let out = self.run_python(code, &case.input)?;
-                    let (reason, detail) = classify(&out, &self.config.limits, Some(&case.output));
+                    let (reason, detail) =
+                        classify(&out, &self.config.limits, Judge::Stdio(&case.output));
                     if reason == Reason::Passed {
                         passed += 1;
                     } else if first_failure.is_none() {
