@@ -52,7 +52,9 @@ pub mod sandbox;
 mod verifier;
 
 pub use compare::outputs_match;
-pub use config::{CodeConfig, ConfigError, Limits};
+pub use config::{
+    CodeConfig, ConfigError, Limits, MAX_UID_BASE, MIN_UID_BASE, UID_RANGE, check_uid_range,
+};
 pub use extract::extract_code;
 pub use sandbox::{Isolation, Program, RunOutput, Sandbox, Termination};
 pub use verifier::CodeVerifier;

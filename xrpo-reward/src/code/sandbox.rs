@@ -122,9 +122,6 @@ fn uid_lock_dir() -> PathBuf {
     base.join("xrpo-sandbox-uids")
 }
 
-/// How many uids past `uid_base` a verifier looks at when claiming its slots.
-const UID_SEARCH: u32 = 65_536;
-
 impl SlotPool {
     fn new(size: u32, uids: Vec<(u32, std::fs::File)>) -> Self {
         SlotPool {
@@ -155,15 +152,11 @@ impl SlotPool {
                 lock_dir.display()
             )));
         }
+        // Every process of a claimed uid is killed after each run: the range must hold no
+        // account (checked here too, for callers that build a `Sandbox` without a config).
+        super::config::check_uid_base(base)?;
         let mut claimed = Vec::with_capacity(count as usize);
-        let end = base
-            .checked_add(UID_SEARCH)
-            .filter(|&e| e < u32::MAX - 1)
-            .ok_or_else(|| {
-                VerifyError::SandboxUnavailable(format!(
-                    "uid_base {base} leaves no room for sandbox uids"
-                ))
-            })?;
+        let end = base + super::config::UID_RANGE;
         for uid in base..end {
             if claimed.len() == count as usize {
                 break;
@@ -366,5 +359,30 @@ mod sys {
 
     pub fn try_lock(_: &std::fs::File) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Sandbox::new` takes a raw `uid_base`: a base that would make the sweep signal root's
+    /// (or any account's) processes must be refused before any uid is claimed or swept.
+    #[test]
+    fn uid_claims_refuse_unsafe_bases() {
+        let dir = std::env::temp_dir().join(format!("xrpo-uid-claims-{}", std::process::id()));
+        for base in [0, 1, 1000, 65_534, super::super::MIN_UID_BASE - 1] {
+            let err = SlotPool::claim_uids(base, 1, &dir).expect_err("unsafe base accepted");
+            assert!(err.to_string().contains("uid_base"), "{err}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_sweep_refuses_uids_below_the_sandbox_range() {
+        for uid in [0, 1000, super::super::MIN_UID_BASE - 1] {
+            assert!(sys::kill_all_of_uid(uid).is_err(), "uid {uid} swept");
+        }
     }
 }

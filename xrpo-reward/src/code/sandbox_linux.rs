@@ -3,7 +3,7 @@
 
 use super::{Isolation, Program, RunOutput, Termination};
 use crate::VerifyError;
-use crate::code::Limits;
+use crate::code::{Limits, MIN_UID_BASE};
 use std::ffi::CString;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -80,8 +80,18 @@ impl Drop for TempDir {
 
 /// Kills every process owned by `uid`: a forked helper switches to that uid and sends
 /// `kill(-1, SIGKILL)`, which reaches all processes it may signal (never itself), in this
-/// pid namespace and all below it.
+/// pid namespace and all below it. The signal is scoped to the sandbox's own processes
+/// because `uid` is a claimed sandbox uid, which [`CodeConfig::validate`] keeps clear of every
+/// account; as a second guard the helper refuses a uid below [`MIN_UID_BASE`] and checks,
+/// after the switch, that no id it holds is still root's before it signals.
+///
+/// [`CodeConfig::validate`]: crate::code::CodeConfig::validate
 pub fn kill_all_of_uid(uid: u32) -> Result<(), VerifyError> {
+    if uid < MIN_UID_BASE {
+        return Err(VerifyError::SandboxUnavailable(format!(
+            "refusing to sweep uid {uid}: below the sandbox range starting at {MIN_UID_BASE}"
+        )));
+    }
     // SAFETY: the child only makes raw syscalls and exits; no allocation, no locks.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -90,8 +100,13 @@ pub fn kill_all_of_uid(uid: u32) -> Result<(), VerifyError> {
     if pid == 0 {
         // SAFETY: raw syscalls on the single thread of the forked child.
         unsafe {
+            let (mut r, mut e, mut saved) = (0, 0, 0);
             if libc::syscall(libc::SYS_setresgid, uid, uid, uid) == 0
                 && libc::syscall(libc::SYS_setresuid, uid, uid, uid) == 0
+                && libc::getresuid(&mut r, &mut e, &mut saved) == 0
+                && r == uid
+                && e == uid
+                && saved == uid
             {
                 libc::kill(-1, libc::SIGKILL);
                 libc::_exit(0);

@@ -36,9 +36,7 @@ impl CodeVerifier {
     /// Fails closed with [`VerifyError::SandboxUnavailable`] (naming each level's failure)
     /// when no acceptable level works here.
     pub fn new(config: CodeConfig) -> Result<Self, VerifyError> {
-        config
-            .validate()
-            .map_err(|e| VerifyError::SandboxUnavailable(e.to_string()))?;
+        config.validate()?;
         let workers = match config.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
             n => n,
