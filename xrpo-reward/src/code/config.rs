@@ -56,6 +56,21 @@ impl Limits {
     }
 }
 
+/// A socket family a sandboxed program may create sockets of (see
+/// [`CodeConfig::socket_families`](CodeConfig::socket_families)). Under
+/// [`Isolation::Namespaces`](super::Isolation::Namespaces) the network namespace has only a
+/// loopback that is down, so `inet` sockets reach nothing outside the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketFamily {
+    /// `AF_UNIX` (e.g. Python's `multiprocessing`, `socketpair`).
+    Unix,
+    /// `AF_INET`.
+    Inet,
+    /// `AF_INET6`.
+    Inet6,
+}
+
 /// Configuration of [`CodeVerifier`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -88,6 +103,9 @@ pub struct CodeConfig {
     pub uid_base: u32,
     /// Where run directories are created. Default `None`: the system temp dir.
     pub tmp_dir: Option<PathBuf>,
+    /// Socket families programs may create; every other family (vsock and netlink included)
+    /// is refused by the seccomp filter. Default empty: no sockets at all.
+    pub socket_families: Vec<SocketFamily>,
 }
 
 impl Default for CodeConfig {
@@ -101,6 +119,7 @@ impl Default for CodeConfig {
             partial_credit: false,
             uid_base: 0x7000_0000,
             tmp_dir: None,
+            socket_families: Vec::new(),
         }
     }
 }

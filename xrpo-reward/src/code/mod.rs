@@ -48,15 +48,20 @@ mod compare;
 mod config;
 mod extract;
 pub mod harness;
+#[cfg(target_os = "linux")]
+mod mounts;
 pub mod sandbox;
+#[cfg(target_os = "linux")]
+mod seccomp;
 mod verifier;
 
 pub use compare::outputs_match;
 pub use config::{
-    CodeConfig, ConfigError, Limits, MAX_UID_BASE, MIN_UID_BASE, UID_RANGE, check_uid_range,
+    CodeConfig, ConfigError, Limits, MAX_UID_BASE, MIN_UID_BASE, SocketFamily, UID_RANGE,
+    check_uid_range,
 };
 pub use extract::extract_code;
-pub use sandbox::{Isolation, Program, RunOutput, Sandbox, Termination};
+pub use sandbox::{Isolation, Program, RunOutput, Sandbox, SandboxSettings, Termination};
 pub use verifier::CodeVerifier;
 
 use serde::{Deserialize, Serialize};

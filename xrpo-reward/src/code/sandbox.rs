@@ -23,6 +23,7 @@
 //! unavailable and a verifier that requires it fails closed.
 
 use super::Limits;
+pub use super::config::SocketFamily;
 use crate::VerifyError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -205,6 +206,28 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// What a [`Sandbox`] is built from (see [`Sandbox::start`]).
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    /// The isolation level every run gets.
+    pub isolation: Isolation,
+    /// Per-program limits.
+    pub limits: Limits,
+    /// Runs in flight at once.
+    pub workers: u32,
+    /// First uid of the per-run uid range (as root); see
+    /// [`CodeConfig::uid_base`](super::CodeConfig::uid_base).
+    pub uid_base: u32,
+    /// Where run directories are created.
+    pub tmp_root: PathBuf,
+    /// Host paths (files or directories; symlinks followed) that programs may read under
+    /// [`Isolation::Namespaces`], besides the system directories: the interpreter's prefix
+    /// and library paths. Nothing else of the host is visible there.
+    pub visible: Vec<PathBuf>,
+    /// Socket families programs may create (none by default).
+    pub socket_families: Vec<SocketFamily>,
+}
+
 /// Runs programs under a fixed isolation level with a bounded number in flight.
 pub struct Sandbox {
     isolation: Isolation,
@@ -213,6 +236,7 @@ pub struct Sandbox {
     switch_uid: bool,
     tmp_root: PathBuf,
     pool: SlotPool,
+    confinement: sys::Confinement,
 }
 
 impl fmt::Debug for Sandbox {
@@ -229,7 +253,9 @@ impl fmt::Debug for Sandbox {
 impl Sandbox {
     /// Builds a sandbox at exactly `isolation`, after checking that the level works on this
     /// machine by running `probe` inside it; fails closed with
-    /// [`VerifyError::SandboxUnavailable`] otherwise.
+    /// [`VerifyError::SandboxUnavailable`] otherwise. Programs see the system directories
+    /// and the directory of `probe.executable` (symlinks followed); use [`Sandbox::start`]
+    /// to make more visible (an interpreter's library paths) or to allow sockets.
     pub fn new(
         isolation: Isolation,
         limits: Limits,
@@ -238,6 +264,38 @@ impl Sandbox {
         tmp_root: PathBuf,
         probe: &Program<'_>,
     ) -> Result<Self, VerifyError> {
+        let visible = probe
+            .executable
+            .parent()
+            .map(|p| vec![p.to_path_buf()])
+            .unwrap_or_default();
+        Sandbox::start(
+            SandboxSettings {
+                isolation,
+                limits,
+                workers,
+                uid_base,
+                tmp_root,
+                visible,
+                socket_families: Vec::new(),
+            },
+            probe,
+        )
+    }
+
+    /// Builds a sandbox from `settings`, after checking that its level works on this machine
+    /// by running `probe` inside it; fails closed with [`VerifyError::SandboxUnavailable`]
+    /// otherwise.
+    pub fn start(settings: SandboxSettings, probe: &Program<'_>) -> Result<Self, VerifyError> {
+        let SandboxSettings {
+            isolation,
+            limits,
+            workers,
+            uid_base,
+            tmp_root,
+            visible,
+            socket_families,
+        } = settings;
         let root = sys::is_root();
         if isolation == Isolation::Namespaces && !root {
             return Err(VerifyError::SandboxUnavailable(
@@ -246,6 +304,7 @@ impl Sandbox {
                     .into(),
             ));
         }
+        let confinement = sys::Confinement::new(isolation, &visible, &socket_families)?;
         let workers = workers.max(1);
         let uids = if root {
             SlotPool::claim_uids(uid_base, workers, &uid_lock_dir())?
@@ -258,6 +317,7 @@ impl Sandbox {
             switch_uid: root,
             tmp_root,
             pool: SlotPool::new(workers, uids),
+            confinement,
         };
         let out = sandbox.run(probe).map_err(|e| {
             VerifyError::SandboxUnavailable(format!(
@@ -302,7 +362,14 @@ impl Sandbox {
             }
             std::fs::write(dir.path().join(name), contents)?;
         }
-        let result = sys::run_in(self.isolation, &self.limits, uid, &dir.work(), program);
+        let result = sys::run_in(
+            self.isolation,
+            &self.limits,
+            uid,
+            &dir,
+            &self.confinement,
+            program,
+        );
         // Whatever happened, nothing of this uid may outlive the run: the next run reuses it.
         if let Some(uid) = uid {
             sys::kill_all_of_uid(uid)?;
@@ -341,11 +408,22 @@ mod sys {
         }
     }
 
+    pub struct Confinement;
+
+    impl Confinement {
+        pub fn new(_: Isolation, _: &[PathBuf], _: &[SocketFamily]) -> Result<Self, VerifyError> {
+            Err(VerifyError::SandboxUnavailable(
+                "the code sandbox needs Linux".into(),
+            ))
+        }
+    }
+
     pub fn run_in(
         _: Isolation,
         _: &Limits,
         _: Option<u32>,
-        _: &Path,
+        _: &TempDir,
+        _: &Confinement,
         _: &Program<'_>,
     ) -> Result<RunOutput, VerifyError> {
         Err(VerifyError::SandboxUnavailable(

@@ -1,8 +1,10 @@
 //! Linux implementation of the sandbox: `pre_exec` confinement, a `poll` loop over the
 //! child's pipes and its pidfd, and whole-tree kills.
 
-use super::{Isolation, Program, RunOutput, Termination};
+use super::{Isolation, Program, RunOutput, SocketFamily, Termination};
 use crate::VerifyError;
+use crate::code::mounts::{Plan, Tree};
+use crate::code::seccomp::Filter;
 use crate::code::{Limits, MIN_UID_BASE};
 use std::ffi::CString;
 use std::io::{self, Read, Write};
@@ -57,6 +59,8 @@ impl TempDir {
         if let Some(uid) = uid {
             std::os::unix::fs::chown(&work, Some(uid), Some(uid))?;
         }
+        std::fs::create_dir(dir.new_root())?;
+        std::fs::set_permissions(dir.new_root(), std::fs::Permissions::from_mode(0o700))?;
         Ok(dir)
     }
 
@@ -68,6 +72,11 @@ impl TempDir {
     /// The run's working directory.
     pub fn work(&self) -> PathBuf {
         self.0.join("work")
+    }
+
+    /// Where the minimal file tree of `namespaces` is built (an empty directory).
+    pub fn new_root(&self) -> PathBuf {
+        self.0.join("root")
     }
 }
 
@@ -143,25 +152,13 @@ fn wait_pid(pid: libc::pid_t, rusage: Option<&mut libc::rusage>) -> Result<i32, 
 /// Everything the child needs, prepared before `fork` so that the `pre_exec` hook only
 /// makes syscalls (it must not allocate).
 struct ChildPlan {
-    namespaces: bool,
     uid: Option<u32>,
-    /// The run's working directory (`<run dir>/work`), where a tmpfs goes under namespaces.
+    /// Under namespaces: the minimal file tree to build and pivot into.
+    tree: Option<Plan>,
+    /// The working directory, as the program sees it.
     work: CString,
-    /// Mount options of that tmpfs (size, mode, owner).
-    tmpfs_options: CString,
     rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
-}
-
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
-const MOUNT_ATTR_NOSUID: u64 = 0x2;
-const AT_RECURSIVE: libc::c_uint = 0x8000;
-
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
+    filter: Filter,
 }
 
 fn check(r: libc::c_long) -> io::Result<()> {
@@ -179,44 +176,22 @@ impl ChildPlan {
         // strings and initialised structs owned by `self` or the stack.
         unsafe {
             check(libc::setsid() as libc::c_long)?;
-            if self.namespaces {
+            if let Some(tree) = &self.tree {
                 let flags = libc::CLONE_NEWNS
                     | libc::CLONE_NEWPID
                     | libc::CLONE_NEWNET
                     | libc::CLONE_NEWIPC
                     | libc::CLONE_NEWUTS;
                 check(libc::unshare(flags) as libc::c_long)?;
-                let root = c"/".as_ptr();
                 // Private first, so nothing below propagates back to the host.
                 check(libc::mount(
                     std::ptr::null(),
-                    root,
+                    c"/".as_ptr(),
                     std::ptr::null(),
                     libc::MS_REC | libc::MS_PRIVATE,
                     std::ptr::null(),
                 ) as libc::c_long)?;
-                let ro = MountAttr {
-                    attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
-                    attr_clr: 0,
-                    propagation: 0,
-                    userns_fd: 0,
-                };
-                check(libc::syscall(
-                    libc::SYS_mount_setattr,
-                    libc::AT_FDCWD,
-                    root,
-                    AT_RECURSIVE,
-                    &ro as *const MountAttr,
-                    std::mem::size_of::<MountAttr>(),
-                ))?;
-                // The only writable place: a size-capped tmpfs over the working directory.
-                check(libc::mount(
-                    c"tmpfs".as_ptr(),
-                    self.work.as_ptr(),
-                    c"tmpfs".as_ptr(),
-                    libc::MS_NOSUID | libc::MS_NODEV,
-                    self.tmpfs_options.as_ptr() as *const libc::c_void,
-                ) as libc::c_long)?;
+                tree.build()?;
                 let pid = libc::fork();
                 if pid < 0 {
                     return Err(io::Error::last_os_error());
@@ -249,12 +224,17 @@ impl ChildPlan {
                 check(libc::syscall(libc::SYS_setresgid, uid, uid, uid))?;
                 check(libc::syscall(libc::SYS_setresuid, uid, uid, uid))?;
             }
+            // Files the run creates (in shared places such as /dev/shm under `rlimits`) are
+            // private to its uid.
+            libc::umask(0o077);
             check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) as libc::c_long)?;
-            if self.namespaces {
+            if self.tree.is_some() {
                 // Set after the uid switch, which clears it. If the shim dies, so do we.
                 check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) as libc::c_long)?;
             }
             check(libc::chdir(self.work.as_ptr()) as libc::c_long)?;
+            // Last: from here on only the filtered system calls are possible.
+            self.filter.install()?;
         }
         Ok(())
     }
@@ -357,29 +337,76 @@ fn drain(pipe: &mut impl Read, buf: &mut Vec<u8>, cap: usize) -> io::Result<bool
     }
 }
 
+/// The per-sandbox parts of the confinement: the file tree (namespaces) and the seccomp
+/// filter.
+pub struct Confinement {
+    tree: Option<Tree>,
+    filter: Filter,
+}
+
+impl Confinement {
+    pub fn new(
+        isolation: Isolation,
+        visible: &[PathBuf],
+        families: &[SocketFamily],
+    ) -> Result<Self, VerifyError> {
+        if !crate::code::seccomp::SUPPORTED {
+            return Err(VerifyError::SandboxUnavailable(
+                "the sandbox's seccomp filter supports x86-64 and aarch64 only".into(),
+            ));
+        }
+        let tree = match isolation {
+            Isolation::Namespaces => Some(Tree::new(visible).map_err(|e| {
+                VerifyError::SandboxUnavailable(format!("building the file tree: {e}"))
+            })?),
+            Isolation::Rlimits => None,
+        };
+        Ok(Confinement {
+            tree,
+            filter: Filter::new(families),
+        })
+    }
+}
+
 pub fn run_in(
     isolation: Isolation,
     limits: &Limits,
     uid: Option<u32>,
-    work: &Path,
+    dir: &TempDir,
+    confinement: &Confinement,
     program: &Program<'_>,
 ) -> Result<RunOutput, VerifyError> {
+    let (tree, filter) = (confinement.tree.as_ref(), &confinement.filter);
+    let unavailable = |e: io::Error| VerifyError::SandboxUnavailable(format!("run directory: {e}"));
+    let work_options = match uid {
+        Some(uid) => format!("size={},mode=0700,uid={uid},gid={uid}", limits.disk_bytes),
+        None => format!("size={},mode=0700", limits.disk_bytes),
+    };
+    let (tree, work) = match (isolation, tree) {
+        (Isolation::Namespaces, Some(tree)) => (
+            Some(Plan::new(tree, &dir.new_root(), dir.path(), &work_options).map_err(unavailable)?),
+            PathBuf::from(Plan::work().to_string_lossy().as_ref()),
+        ),
+        (Isolation::Namespaces, None) => {
+            return Err(VerifyError::SandboxUnavailable(
+                "isolation `namespaces` needs a file tree".into(),
+            ));
+        }
+        (Isolation::Rlimits, _) => (None, dir.work()),
+    };
     let plan = ChildPlan {
-        namespaces: isolation == Isolation::Namespaces,
         uid,
+        tree,
         work: CString::new(work.as_os_str().as_bytes()).map_err(|_| {
             VerifyError::SandboxUnavailable(format!("temp dir {work:?} contains a NUL byte"))
         })?,
-        tmpfs_options: CString::new(match uid {
-            Some(uid) => format!("size={},mode=0700,uid={uid},gid={uid}", limits.disk_bytes),
-            None => format!("size={},mode=0700", limits.disk_bytes),
-        })
-        .map_err(|_| VerifyError::SandboxUnavailable("tmpfs options contain a NUL byte".into()))?,
         rlimits: rlimits(limits, uid.is_some()),
+        filter: filter.clone(),
     };
     let mut cmd = Command::new(program.executable);
     cmd.args(program.args)
         .env_clear()
+        .env("TMPDIR", &work)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

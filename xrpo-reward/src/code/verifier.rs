@@ -5,7 +5,9 @@ use super::extract::{extract_code, is_identifier};
 use super::harness::{
     CANDIDATE_FILE, CHECKER, CHECKER_FILE, SERVER, SERVER_FILE, checker_input, exit,
 };
-use super::{CodeConfig, CodeTests, Isolation, Program, RunOutput, Sandbox, Termination};
+use super::{
+    CodeConfig, CodeTests, Isolation, Program, RunOutput, Sandbox, SandboxSettings, Termination,
+};
 use crate::{Outcome, Reason, Reference, Verdict, Verifier, VerifyError};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -71,8 +73,16 @@ impl CodeVerifier {
                     files: &[],
                     stdin: b"",
                 };
-                let limits = config.limits.clone();
-                match Sandbox::new(level, limits, workers, config.uid_base, tmp.clone(), &probe) {
+                let settings = SandboxSettings {
+                    isolation: level,
+                    limits: config.limits.clone(),
+                    workers,
+                    uid_base: config.uid_base,
+                    tmp_root: tmp.clone(),
+                    visible: interpreter_paths(python),
+                    socket_families: config.socket_families.clone(),
+                };
+                match Sandbox::start(settings, &probe) {
                     Ok(sandbox) => {
                         return Ok(CodeVerifier {
                             python: python.clone(),
@@ -299,6 +309,33 @@ impl Verifier for CodeVerifier {
             })
             .collect()
     }
+}
+
+/// What the interpreter reads: its directory, its prefixes and its `sys.path` (asked of it
+/// once, outside the sandbox), which the `namespaces` file tree makes visible read-only.
+fn interpreter_paths(python: &Path) -> Vec<PathBuf> {
+    let script = "import os, sys\n\
+                  paths = [os.path.dirname(sys.executable), sys.prefix, sys.base_prefix,\n\
+                  \x20        sys.exec_prefix, sys.base_exec_prefix] + sys.path\n\
+                  sys.stdout.write('\\0'.join(p for p in paths if p))";
+    let mut out: Vec<PathBuf> = python.parent().map(Path::to_path_buf).into_iter().collect();
+    let listed = std::process::Command::new(python)
+        .args(["-I", "-c", script])
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    for p in String::from_utf8_lossy(&listed).split('\0') {
+        let p = PathBuf::from(p);
+        if p.is_absolute() && p.exists() && !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Interpreter candidates: each `python3` on `PATH`, resolved through `sys.executable`,
