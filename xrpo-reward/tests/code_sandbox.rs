@@ -4,7 +4,9 @@
 
 use std::path::Path;
 use std::time::{Duration, Instant};
-use xrpo_reward::code::{CodeConfig, CodeTests, CodeVerifier, Isolation, Limits, StdioCase};
+use xrpo_reward::code::{
+    CodeConfig, CodeTests, CodeVerifier, Isolation, Limits, MemoryCap, StdioCase,
+};
 use xrpo_reward::{Outcome, Reason, Reference, Verdict, Verifier, VerifyError};
 
 const LEVELS: [Isolation; 2] = [Isolation::Namespaces, Isolation::Rlimits];
@@ -660,4 +662,109 @@ fn allowed_socket_families_work() {
         "import socket\na, b = socket.socketpair()\na.sendall(b'hi')\nprint(b.recv(2).decode())\n";
     let (verdict, _) = run(&v, code, "hi");
     assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
+}
+
+/// A verifier for the run-cap tests, or `None` where no cgroup caps a run (there a memory
+/// hog spread over many processes is bounded only per process, so it is not started).
+fn capped_verifier(level: Isolation, run_memory: u64) -> Option<CodeVerifier> {
+    let mut cfg = config(level);
+    cfg.limits.timeout_ms = 15_000;
+    cfg.limits.cpu_time_s = 10;
+    cfg.limits.run_memory_bytes = run_memory;
+    let v = verifier_with(cfg)?;
+    if v.memory_cap() == MemoryCap::PerProcess {
+        eprintln!("SKIP run-cap test at `{level}`: no cgroup caps runs on this machine");
+        return None;
+    }
+    eprintln!("`{level}`: runs capped by {}", v.memory_cap());
+    Some(v)
+}
+
+/// Six processes of 100 MiB each stay under the per-process limit (2 GiB) but not under a
+/// run cap of 256 MiB: the run ends as a memory-limit verdict. (600 MiB in all, so even a
+/// broken cap cannot hurt the machine.)
+#[test]
+fn memory_hog_across_processes_hits_the_run_cap() {
+    let _turn = serial();
+    let code = r#"
+import os, time
+kids = []
+for _ in range(6):
+    pid = os.fork()
+    if pid == 0:
+        block = b'x' * (100 << 20)
+        time.sleep(1.5)
+        os._exit(0)
+    kids.append(pid)
+statuses = [os.waitpid(k, 0)[1] for k in kids]
+print('ok' if all(os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0 for s in statuses) else 'killed')
+"#;
+    for level in LEVELS {
+        let Some(v) = capped_verifier(level, 256 << 20) else {
+            continue;
+        };
+        let (verdict, took) = run(&v, code, "ok");
+        assert_eq!(
+            verdict.reason,
+            Reason::MemoryLimit,
+            "`{level}`: {verdict:?}"
+        );
+        assert!(verdict.detail.contains("memory cap"), "{}", verdict.detail);
+        assert!(took < Duration::from_secs(20), "took {took:?}");
+        assert_no_leftovers(&v);
+        // The same program within the cap passes.
+        let small = code.replace("100 << 20", "8 << 20");
+        let (verdict, _) = run(&v, &small, "ok");
+        assert_eq!(verdict.reason, Reason::Passed, "`{level}`: {verdict:?}");
+    }
+}
+
+/// Under `rlimits` a run can write to the shared /dev/shm and /tmp: its files there are
+/// private to its uid, removed after the run, and count against the run's memory cap;
+/// TMPDIR is the run's own directory.
+#[test]
+fn rlimits_scratch_is_private_capped_and_cleaned() {
+    let _turn = serial();
+    let Some(v) = benign_verifier(Isolation::Rlimits) else {
+        return;
+    };
+    if v.sandbox_uids().is_empty() {
+        eprintln!("SKIP scratch test: not root, so runs share the caller's uid");
+        return;
+    }
+    let tag = format!("xrpo-leak-{}", std::process::id());
+    let code = format!(
+        "import os, stat, tempfile\n\
+         for d in ('/dev/shm', '/tmp'):\n    \
+             p = os.path.join(d, {tag:?})\n    \
+             open(p, 'w').write('left behind')\n    \
+             assert stat.S_IMODE(os.stat(p).st_mode) & 0o077 == 0, oct(os.stat(p).st_mode)\n\
+         os.mkdir('/dev/shm/{tag}-dir')\n\
+         print(tempfile.gettempdir() == os.getcwd())\n"
+    );
+    let (verdict, _) = run(&v, &code, "True");
+    assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
+    for left in [
+        format!("/dev/shm/{tag}"),
+        format!("/dev/shm/{tag}-dir"),
+        format!("/tmp/{tag}"),
+    ] {
+        assert!(!Path::new(&left).exists(), "{left} outlived its run");
+    }
+    // 512 MiB written to RAM-backed /dev/shm in 8 MiB files: the run cap stops it.
+    let Some(v) = capped_verifier(Isolation::Rlimits, 128 << 20) else {
+        return;
+    };
+    let hog = format!(
+        "for i in range(64):\n    open('/dev/shm/{tag}-%d' % i, 'wb').write(b'x' * (8 << 20))\nprint('wrote')\n"
+    );
+    let (verdict, _) = run(&v, &hog, "wrote");
+    assert_ne!(verdict.reason, Reason::Passed, "{verdict:?}");
+    let left: Vec<_> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&tag))
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left in /dev/shm: {left:?}");
 }

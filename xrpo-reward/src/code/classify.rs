@@ -21,6 +21,20 @@ pub(super) enum Judge<'a> {
 /// infrastructure error before calling this, and [`Reason::UnparseableGold`] into an
 /// unverifiable verdict.
 pub(super) fn classify(out: &RunOutput, limits: &Limits, judge: Judge<'_>) -> (Reason, String) {
+    let (reason, detail) = classify_ending(out, limits, judge);
+    if out.memory_cap_hit && reason != Reason::Passed && reason != Reason::UnparseableGold {
+        return (
+            Reason::MemoryLimit,
+            format!(
+                "the run's memory cap of {} bytes was reached; {detail}",
+                limits.run_memory_bytes
+            ),
+        );
+    }
+    (reason, detail)
+}
+
+fn classify_ending(out: &RunOutput, limits: &Limits, judge: Judge<'_>) -> (Reason, String) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let last_line = stderr
         .lines()

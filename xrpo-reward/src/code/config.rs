@@ -18,6 +18,11 @@ pub struct Limits {
     pub cpu_time_s: u64,
     /// Address-space limit (`RLIMIT_AS`) per process, in bytes. Default 2 GiB.
     pub memory_bytes: u64,
+    /// Memory cap of a whole run, all its processes together (and its tmpfs files), in
+    /// bytes: a per-run cgroup's `memory.max` where the machine has one (see
+    /// [`MemoryCap`](super::sandbox::MemoryCap)); reaching it ends the run as a memory-limit
+    /// verdict. Default 2 GiB.
+    pub run_memory_bytes: u64,
     /// Largest file the program may write (`RLIMIT_FSIZE`), in bytes. Default 16 MiB.
     pub file_size_bytes: u64,
     /// Size cap of the run's working directory, in bytes: a tmpfs of this size under
@@ -26,8 +31,9 @@ pub struct Limits {
     pub disk_bytes: u64,
     /// Open file descriptors per process (`RLIMIT_NOFILE`). Default 64.
     pub open_files: u64,
-    /// Processes and threads of the run's uid (`RLIMIT_NPROC`); enforced only when the
-    /// verifier runs as root and can give each run its own uid. Default 32.
+    /// Processes and threads of a run: its cgroup's `pids.max` where a cgroup caps runs, and
+    /// `RLIMIT_NPROC` of the run's uid when the verifier runs as root and gives each run its
+    /// own uid (not enforced otherwise). Default 32.
     pub processes: u64,
     /// Cap on captured stdout and on captured stderr, each, in bytes; beyond it the tree is
     /// killed and the verdict is a sandbox error. Default 8 MiB.
@@ -40,6 +46,7 @@ impl Default for Limits {
             timeout_ms: 5000,
             cpu_time_s: 5,
             memory_bytes: 2 << 30,
+            run_memory_bytes: 2 << 30,
             file_size_bytes: 16 << 20,
             disk_bytes: 64 << 20,
             open_files: 64,
@@ -210,6 +217,7 @@ impl CodeConfig {
             ("timeout_ms", l.timeout_ms),
             ("cpu_time_s", l.cpu_time_s),
             ("memory_bytes", l.memory_bytes),
+            ("run_memory_bytes", l.run_memory_bytes),
             ("file_size_bytes", l.file_size_bytes),
             ("disk_bytes", l.disk_bytes),
             ("open_files", l.open_files),
@@ -224,6 +232,12 @@ impl CodeConfig {
             ("limits.timeout_ms", l.timeout_ms, 1, 3_600_000),
             ("limits.cpu_time_s", l.cpu_time_s, 1, 3_600),
             ("limits.memory_bytes", l.memory_bytes, 64 * MIB, 1 << 40),
+            (
+                "limits.run_memory_bytes",
+                l.run_memory_bytes,
+                64 * MIB,
+                1 << 40,
+            ),
             ("limits.file_size_bytes", l.file_size_bytes, KIB, 1 << 40),
             ("limits.disk_bytes", l.disk_bytes, MIB, 1 << 40),
             ("limits.open_files", l.open_files, 16, 65_536),

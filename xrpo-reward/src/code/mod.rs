@@ -43,6 +43,8 @@
 //! assert_eq!(verdict.reward, 1.0);
 //! ```
 
+#[cfg(target_os = "linux")]
+mod cgroup;
 mod classify;
 mod compare;
 mod config;
@@ -61,7 +63,9 @@ pub use config::{
     check_uid_range,
 };
 pub use extract::extract_code;
-pub use sandbox::{Isolation, Program, RunOutput, Sandbox, SandboxSettings, Termination};
+pub use sandbox::{
+    Isolation, MemoryCap, Program, RunOutput, Sandbox, SandboxSettings, Termination,
+};
 pub use verifier::CodeVerifier;
 
 use serde::{Deserialize, Serialize};

@@ -1,26 +1,37 @@
 //! The process sandbox: runs one untrusted program as a confined child process.
 //!
-//! Each run gets a fresh temporary directory (removed afterwards), an empty environment,
-//! resource limits (`RLIMIT_CPU`, `RLIMIT_AS`, `RLIMIT_FSIZE`, `RLIMIT_NOFILE`,
-//! `RLIMIT_NPROC`, `RLIMIT_CORE`), a wall-clock deadline, capped output, and a whole-tree kill.
-//! Two isolation levels exist ([`Isolation`]); the stronger one adds Linux namespaces.
+//! Each run gets a fresh temporary directory (removed afterwards), an environment holding
+//! only `TMPDIR` (the run's own working directory), umask `077`, resource limits
+//! (`RLIMIT_CPU`, `RLIMIT_AS`, `RLIMIT_FSIZE`, `RLIMIT_NOFILE`, `RLIMIT_NPROC`,
+//! `RLIMIT_CORE`), a seccomp filter (`seccomp.rs`: no sockets unless configured, no
+//! namespace creation, ptrace, keyctl, bpf, mount, kexec, …), a wall-clock deadline, capped
+//! output, and a whole-tree kill. Two isolation levels exist ([`Isolation`]); the stronger
+//! one adds Linux namespaces and a minimal file tree. The threat model, with what each level
+//! guarantees and what it does not, is in ARCHITECTURE.md ("Threat model of the code
+//! verifier").
 //!
 //! How the pieces hold, as root (the CI case):
 //! - every concurrent run owns a *slot* of the worker pool and runs as its own unprivileged
-//!   uid `uid_base + slot`; so `RLIMIT_NPROC` (per uid, not enforced for root) caps a fork
-//!   bomb per run, files outside world-writable directories cannot be written, and after
-//!   the run a helper that switches to that uid sends `kill(-1, SIGKILL)`, which reaches
-//!   every process the run left behind, double-forked daemons included;
-//! - [`Isolation::Namespaces`] adds fresh mount, pid, network, IPC and UTS namespaces: the
-//!   whole file system is remounted read-only, the working directory is a fresh tmpfs capped
-//!   at [`Limits::disk_bytes`](super::Limits::disk_bytes), `/proc` shows only
-//!   the run's processes, the network namespace has nothing but a down loopback, and the
-//!   program is pid 1 of its namespace, so when it exits the kernel kills everything it
+//!   uid `uid_base + slot` (a range validated to hold no account); so `RLIMIT_NPROC` caps a
+//!   fork bomb per run, files closed to others stay closed, and after the run a helper that
+//!   switches to that uid sends `kill(-1, SIGKILL)`, which reaches every process of that uid
+//!   only (double-forked daemons included);
+//! - where cgroups are available ([`MemoryCap`]), each run gets its own cgroup: one memory
+//!   cap and one task cap for all its processes together, the OOM verdict, and a kill of
+//!   exactly the processes it holds;
+//! - at [`Isolation::Rlimits`] the run's files in `/dev/shm`, `/tmp` and `/var/tmp` are
+//!   removed after it;
+//! - [`Isolation::Namespaces`] adds fresh mount, pid, network, IPC and UTS namespaces and
+//!   pivots into a minimal read-only tree (`mounts.rs`): system directories, the
+//!   interpreter's own directories, five devices, the run's files and its tmpfs working
+//!   directory capped at [`Limits::disk_bytes`](super::Limits::disk_bytes); `/proc` shows
+//!   only the run's processes, the network namespace has nothing but a down loopback, and
+//!   the program is pid 1 of its namespace, so when it exits the kernel kills everything it
 //!   spawned.
 //!
 //! Without root the uid switch is impossible: [`Isolation::Rlimits`] then runs the program
-//! as the caller's uid (no file-system protection, no fork-bomb cap, no sweep); Namespaces is
-//! unavailable and a verifier that requires it fails closed.
+//! as the caller's uid (no file-system protection, no fork-bomb cap, no sweep, no cgroup);
+//! Namespaces is unavailable and a verifier that requires it fails closed.
 
 use super::Limits;
 pub use super::config::SocketFamily;
@@ -35,12 +46,14 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Isolation {
-    /// Resource limits, a new session, an empty environment, a wall-clock kill, and (as
-    /// root) a per-run unprivileged uid. No network isolation; as root, world-writable
-    /// directories such as `/tmp` stay writable.
+    /// Resource limits, a seccomp filter, a new session, an empty environment, a wall-clock
+    /// kill, and (as root) a per-run unprivileged uid and cgroup. The host's file system
+    /// stays visible (world-readable files are readable) and world-writable directories
+    /// such as `/tmp` stay writable (the run's files there are removed after it).
     Rlimits,
-    /// Everything in `Rlimits`, plus fresh mount, pid, network, IPC and UTS namespaces with a
-    /// read-only file system outside the run's directory. Needs root (`CAP_SYS_ADMIN`).
+    /// Everything in `Rlimits`, plus fresh mount, pid, network, IPC and UTS namespaces and a
+    /// minimal read-only file tree (system and interpreter directories only) around the
+    /// run's own directory. Needs root (`CAP_SYS_ADMIN`).
     Namespaces,
 }
 
@@ -96,6 +109,34 @@ pub struct RunOutput {
     pub cpu: Duration,
     /// The isolation level the run had.
     pub isolation: Isolation,
+    /// Whether the run's memory cap ([`Limits::run_memory_bytes`]) was reached and the
+    /// kernel killed one of its processes (only known where a cgroup caps the run).
+    pub memory_cap_hit: bool,
+}
+
+/// How the total memory of a run (all its processes together) is bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryCap {
+    /// A cgroup v2 per run: `memory.max` = [`Limits::run_memory_bytes`], `pids.max` =
+    /// [`Limits::processes`].
+    CgroupV2,
+    /// A cgroup v1 per run (`memory.limit_in_bytes`, `pids.max`), same values.
+    CgroupV1,
+    /// No cgroup here (not root, or no memory/pids controllers): only `RLIMIT_AS` per
+    /// process ([`Limits::memory_bytes`]) times the process count (`RLIMIT_NPROC`, as root
+    /// only) bounds a run.
+    PerProcess,
+}
+
+impl fmt::Display for MemoryCap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MemoryCap::CgroupV2 => "cgroup2",
+            MemoryCap::CgroupV1 => "cgroup1",
+            MemoryCap::PerProcess => "per-process",
+        })
+    }
 }
 
 /// A bounded pool of run slots; as root each slot owns one claimed sandbox uid.
@@ -228,6 +269,10 @@ pub struct SandboxSettings {
     pub socket_families: Vec<SocketFamily>,
 }
 
+/// World-writable places a run at [`Isolation::Rlimits`] can write to, swept of the run's
+/// files after each run (as root, where runs have their own uid).
+const SHARED_SCRATCH: [&str; 3] = ["/dev/shm", "/tmp", "/var/tmp"];
+
 /// Runs programs under a fixed isolation level with a bounded number in flight.
 pub struct Sandbox {
     isolation: Isolation,
@@ -304,7 +349,7 @@ impl Sandbox {
                     .into(),
             ));
         }
-        let confinement = sys::Confinement::new(isolation, &visible, &socket_families)?;
+        let confinement = sys::Confinement::new(isolation, root, &visible, &socket_families)?;
         let workers = workers.max(1);
         let uids = if root {
             SlotPool::claim_uids(uid_base, workers, &uid_lock_dir())?
@@ -337,6 +382,11 @@ impl Sandbox {
     /// The isolation level every run of this sandbox has.
     pub fn isolation(&self) -> Isolation {
         self.isolation
+    }
+
+    /// How the total memory of each run is bounded here.
+    pub fn memory_cap(&self) -> MemoryCap {
+        self.confinement.memory_cap()
     }
 
     /// The uids runs switch to (empty when not running as root).
@@ -373,6 +423,13 @@ impl Sandbox {
         // Whatever happened, nothing of this uid may outlive the run: the next run reuses it.
         if let Some(uid) = uid {
             sys::kill_all_of_uid(uid)?;
+            if self.isolation == Isolation::Rlimits {
+                // Shared scratch places are writable at this level: what the run left there
+                // goes too, so no later run sees it and no RAM (tmpfs) stays taken.
+                let mut shared: Vec<&Path> = SHARED_SCRATCH.iter().map(Path::new).collect();
+                shared.push(&self.tmp_root);
+                sys::remove_files_of_uid(uid, &shared);
+            }
         }
         drop(dir);
         result
@@ -411,7 +468,16 @@ mod sys {
     pub struct Confinement;
 
     impl Confinement {
-        pub fn new(_: Isolation, _: &[PathBuf], _: &[SocketFamily]) -> Result<Self, VerifyError> {
+        pub fn memory_cap(&self) -> MemoryCap {
+            MemoryCap::PerProcess
+        }
+
+        pub fn new(
+            _: Isolation,
+            _: bool,
+            _: &[PathBuf],
+            _: &[SocketFamily],
+        ) -> Result<Self, VerifyError> {
             Err(VerifyError::SandboxUnavailable(
                 "the code sandbox needs Linux".into(),
             ))
@@ -434,6 +500,8 @@ mod sys {
     pub fn kill_all_of_uid(_: u32) -> Result<(), VerifyError> {
         Ok(())
     }
+
+    pub fn remove_files_of_uid(_: u32, _: &[&Path]) {}
 
     pub fn try_lock(_: &std::fs::File) -> bool {
         false

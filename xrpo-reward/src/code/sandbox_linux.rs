@@ -1,8 +1,9 @@
 //! Linux implementation of the sandbox: `pre_exec` confinement, a `poll` loop over the
 //! child's pipes and its pidfd, and whole-tree kills.
 
-use super::{Isolation, Program, RunOutput, SocketFamily, Termination};
+use super::{Isolation, MemoryCap, Program, RunOutput, SocketFamily, Termination};
 use crate::VerifyError;
+use crate::code::cgroup::{CgroupParent, CgroupVersion, RunCgroup};
 use crate::code::mounts::{Plan, Tree};
 use crate::code::seccomp::Filter;
 use crate::code::{Limits, MIN_UID_BASE};
@@ -133,6 +134,35 @@ pub fn kill_all_of_uid(uid: u32) -> Result<(), VerifyError> {
     }
 }
 
+/// Removes every entry directly inside `dirs` owned by `uid` (a directory with all it holds:
+/// `remove_dir_all` does not follow symlinks). Best effort: a failure leaves a file behind
+/// but must not fail the verdict. Refuses uids outside the sandbox range.
+pub fn remove_files_of_uid(uid: u32, dirs: &[&Path]) {
+    use std::os::unix::fs::MetadataExt;
+    if uid < MIN_UID_BASE {
+        return;
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.uid() != uid {
+                continue;
+            }
+            let _ = if meta.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
 fn wait_pid(pid: libc::pid_t, rusage: Option<&mut libc::rusage>) -> Result<i32, VerifyError> {
     let mut status = 0;
     let usage = rusage.map_or(std::ptr::null_mut(), |r| r as *mut libc::rusage);
@@ -159,6 +189,8 @@ struct ChildPlan {
     work: CString,
     rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
     filter: Filter,
+    /// `cgroup.procs` of the run's cgroup(s): the child writes itself in first.
+    cgroup_fds: Vec<RawFd>,
 }
 
 fn check(r: libc::c_long) -> io::Result<()> {
@@ -176,6 +208,10 @@ impl ChildPlan {
         // strings and initialised structs owned by `self` or the stack.
         unsafe {
             check(libc::setsid() as libc::c_long)?;
+            for &fd in &self.cgroup_fds {
+                // "0" is the writing process itself.
+                check(libc::write(fd, c"0".as_ptr() as *const libc::c_void, 1) as libc::c_long)?;
+            }
             if let Some(tree) = &self.tree {
                 let flags = libc::CLONE_NEWNS
                     | libc::CLONE_NEWPID
@@ -306,11 +342,19 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     }
 }
 
-/// Kills the run's process group (its session leader's pid) and, as root, every process of
-/// its uid.
-fn kill_tree(pgid: libc::pid_t, uid: Option<u32>) -> Result<(), VerifyError> {
-    // SAFETY: kill has no memory-safety preconditions.
+/// Kills the run's process group (its session leader's pid), every process of its cgroup,
+/// and, as root, every process of its uid.
+fn kill_tree(
+    pgid: libc::pid_t,
+    uid: Option<u32>,
+    cgroup: Option<&RunCgroup>,
+) -> Result<(), VerifyError> {
+    // SAFETY: kill has no memory-safety preconditions; `-pgid` is the process group the
+    // run's first process created (it is not reaped yet, so the id cannot be reused).
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    if let Some(cgroup) = cgroup {
+        cgroup.kill_all();
+    }
     match uid {
         Some(uid) => kill_all_of_uid(uid),
         None => Ok(()),
@@ -342,11 +386,22 @@ fn drain(pipe: &mut impl Read, buf: &mut Vec<u8>, cap: usize) -> io::Result<bool
 pub struct Confinement {
     tree: Option<Tree>,
     filter: Filter,
+    /// Where each run's cgroup goes (as root, where controllers are available).
+    cgroups: Option<CgroupParent>,
 }
 
 impl Confinement {
+    pub fn memory_cap(&self) -> MemoryCap {
+        match self.cgroups.as_ref().map(CgroupParent::version) {
+            Some(CgroupVersion::V2) => MemoryCap::CgroupV2,
+            Some(CgroupVersion::V1) => MemoryCap::CgroupV1,
+            None => MemoryCap::PerProcess,
+        }
+    }
+
     pub fn new(
         isolation: Isolation,
+        root: bool,
         visible: &[PathBuf],
         families: &[SocketFamily],
     ) -> Result<Self, VerifyError> {
@@ -364,6 +419,7 @@ impl Confinement {
         Ok(Confinement {
             tree,
             filter: Filter::new(families),
+            cgroups: if root { CgroupParent::detect() } else { None },
         })
     }
 }
@@ -377,6 +433,18 @@ pub fn run_in(
     program: &Program<'_>,
 ) -> Result<RunOutput, VerifyError> {
     let (tree, filter) = (confinement.tree.as_ref(), &confinement.filter);
+    // The run's own cgroup: every process it starts is capped together and killed together.
+    let cgroup = match &confinement.cgroups {
+        Some(parent) => Some(
+            parent
+                .create(limits.run_memory_bytes, limits.processes)
+                .map_err(|e| {
+                    VerifyError::SandboxUnavailable(format!("creating the run's cgroup: {e}"))
+                })?,
+        ),
+        None => None,
+    };
+    let cgroup = cgroup.as_ref();
     let unavailable = |e: io::Error| VerifyError::SandboxUnavailable(format!("run directory: {e}"));
     let work_options = match uid {
         Some(uid) => format!("size={},mode=0700,uid={uid},gid={uid}", limits.disk_bytes),
@@ -402,6 +470,7 @@ pub fn run_in(
         })?,
         rlimits: rlimits(limits, uid.is_some()),
         filter: filter.clone(),
+        cgroup_fds: cgroup.map(RunCgroup::join_fds).unwrap_or_default(),
     };
     let mut cmd = Command::new(program.executable);
     cmd.args(program.args)
@@ -421,17 +490,15 @@ pub fn run_in(
     })?;
     let pid = child.id() as libc::pid_t;
     // From here on the child runs; every exit path below must kill and reap it.
-    let result = supervise(
-        &mut child,
+    let tree = RunTree {
         pid,
         uid,
-        limits,
-        program.stdin,
-        start,
-        isolation == Isolation::Namespaces,
-    );
+        cgroup,
+        namespaces: isolation == Isolation::Namespaces,
+    };
+    let result = supervise(&mut child, &tree, limits, program.stdin, start);
     if result.is_err() {
-        let _ = kill_tree(pid, uid);
+        let _ = tree.kill();
     }
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let status = wait_pid(pid, Some(&mut usage))?;
@@ -450,7 +517,33 @@ pub fn run_in(
         wall,
         cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
         isolation,
+        memory_cap_hit: cgroup.is_some_and(RunCgroup::oom_killed),
     })
+}
+
+/// The processes of one run, for killing.
+struct RunTree<'a> {
+    pid: libc::pid_t,
+    uid: Option<u32>,
+    cgroup: Option<&'a RunCgroup>,
+    namespaces: bool,
+}
+
+impl RunTree<'_> {
+    /// Kills everything the run started.
+    fn kill(&self) -> Result<(), VerifyError> {
+        kill_tree(self.pid, self.uid, self.cgroup)
+    }
+
+    /// After the first process exited: under namespaces its descendants died with it (it was
+    /// pid 1), and the caller sweeps the uid anyway.
+    fn kill_leftovers(&self) -> Result<(), VerifyError> {
+        kill_tree(
+            self.pid,
+            if self.namespaces { None } else { self.uid },
+            self.cgroup,
+        )
+    }
 }
 
 type Supervised = (Option<Termination>, Vec<u8>, Vec<u8>);
@@ -459,13 +552,12 @@ type Supervised = (Option<Termination>, Vec<u8>, Vec<u8>);
 /// tree once the program exits (so leftover descendants cannot hold the pipes open).
 fn supervise(
     child: &mut std::process::Child,
-    pid: libc::pid_t,
-    uid: Option<u32>,
+    tree: &RunTree<'_>,
     limits: &Limits,
     input: &[u8],
     start: Instant,
-    namespaces: bool,
 ) -> Result<Supervised, VerifyError> {
+    let pid = tree.pid;
     // SAFETY: pidfd_open returns a new descriptor that we own, or -1.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     check(pidfd)?;
@@ -501,7 +593,7 @@ fn supervise(
         let now = Instant::now();
         if termination.is_none() && now >= deadline {
             termination = Some(Termination::WallTimeout);
-            kill_tree(pid, uid)?;
+            tree.kill()?;
             drain_until = Some(now + DRAIN_GRACE);
         }
         if let Some(until) = drain_until
@@ -579,7 +671,7 @@ fn supervise(
                 buf.truncate(limits.output_bytes);
                 if termination.is_none() {
                     termination = Some(Termination::OutputLimit);
-                    kill_tree(pid, uid)?;
+                    tree.kill()?;
                     drain_until = Some(Instant::now() + DRAIN_GRACE);
                 }
                 *pipe = None;
@@ -592,7 +684,7 @@ fn supervise(
             stdin = None;
             // Descendants that outlived the program must not keep the pipes open. Under
             // namespaces they died with pid 1 already; the caller sweeps the uid anyway.
-            kill_tree(pid, if namespaces { None } else { uid })?;
+            tree.kill_leftovers()?;
             drain_until.get_or_insert(Instant::now() + DRAIN_GRACE);
         }
     }

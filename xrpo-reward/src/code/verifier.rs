@@ -6,7 +6,8 @@ use super::harness::{
     CANDIDATE_FILE, CHECKER, CHECKER_FILE, SERVER, SERVER_FILE, checker_input, exit,
 };
 use super::{
-    CodeConfig, CodeTests, Isolation, Program, RunOutput, Sandbox, SandboxSettings, Termination,
+    CodeConfig, CodeTests, Isolation, MemoryCap, Program, RunOutput, Sandbox, SandboxSettings,
+    Termination,
 };
 use crate::{Outcome, Reason, Reference, Verdict, Verifier, VerifyError};
 use std::path::{Path, PathBuf};
@@ -105,6 +106,11 @@ impl CodeVerifier {
     /// The isolation level every program of this verifier runs under.
     pub fn isolation(&self) -> Isolation {
         self.sandbox.isolation()
+    }
+
+    /// How the total memory of each run is bounded on this machine.
+    pub fn memory_cap(&self) -> MemoryCap {
+        self.sandbox.memory_cap()
     }
 
     /// The interpreter programs run with.
