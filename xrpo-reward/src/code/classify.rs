@@ -101,6 +101,7 @@ fn classify_ending(out: &RunOutput, limits: &Limits, judge: Judge<'_>) -> (Reaso
                     ),
                     exit::SYNTAX => (Reason::SyntaxError, "the code does not parse"),
                     exit::MEMORY => (Reason::MemoryLimit, "out of memory"),
+                    exit::CPU => (Reason::Timeout, "the CPU-time limit was exceeded"),
                     exit::BAD_REFERENCE => (Reason::UnparseableGold, "the tests cannot run"),
                     exit::ERROR => (Reason::RuntimeError, "an exception ended the checks"),
                     _ => (Reason::RuntimeError, "the checker ended unexpectedly"),

@@ -84,8 +84,10 @@ pub enum SocketFamily {
 pub struct CodeConfig {
     /// The Python interpreter, as an absolute path. Default `None`: the first `python3` on
     /// `PATH` (resolved through `sys.executable`, so pyenv shims work) that runs inside the
-    /// sandbox, then `/usr/bin/python3`. An interpreter under a directory the sandbox uid
-    /// cannot enter (e.g. pyenv in a `0700` `/root`) does not run there and is skipped.
+    /// sandbox, then `/usr/bin/python3`. Under [`Isolation::Namespaces`] the interpreter's
+    /// own directories are mounted into the run's file tree (so a pyenv under a `0700`
+    /// `/root` works); under [`Isolation::Rlimits`] an interpreter under a directory the
+    /// sandbox uid cannot enter does not run there and is skipped.
     pub python: Option<PathBuf>,
     /// The weakest isolation level accepted; the strongest available level is used. Default
     /// [`Isolation::Namespaces`].

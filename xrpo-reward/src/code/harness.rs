@@ -55,6 +55,8 @@ pub(crate) mod exit {
     pub const MEMORY: i32 = 14;
     /// The tests do not load or define no `check`, without the candidate being called.
     pub const BAD_REFERENCE: i32 = 15;
+    /// The candidate's process ran out of CPU time (`SIGXCPU`).
+    pub const CPU: i32 = 16;
     /// The harness cannot guarantee its properties here (e.g. `-O`, no `prctl`).
     pub const HARNESS: i32 = 20;
 }

@@ -8,7 +8,7 @@ import os
 import sys
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_ENDED, EXIT_SYNTAX, EXIT_MEMORY = 0, 10, 11, 12, 13, 14
-EXIT_BAD_REFERENCE, EXIT_HARNESS = 15, 20
+EXIT_BAD_REFERENCE, EXIT_CPU, EXIT_HARNESS = 15, 16, 20
 
 
 def _fatal(msg, status=EXIT_HARNESS):
@@ -170,6 +170,12 @@ def _main():
     except CandidateEnded as e:
         sys.stderr.write("%s\n" % e)
         status = EXIT_ENDED
+        try:
+            # A server killed at its CPU-time limit is a timeout, not a wrong answer.
+            if _proc.wait(timeout=2) in (-24, -9):
+                status = EXIT_CPU if _proc.returncode == -24 else EXIT_ENDED
+        except Exception:  # noqa: BLE001
+            pass
     except AssertionError:
         traceback.print_exc()
         status = EXIT_FAILED
