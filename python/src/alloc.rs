@@ -7,8 +7,8 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use xrpo_alloc::{
-    AllocatorState, ExplorationClock, FixedAllocator, PromptStats, RolloutAllocator, StepRun,
-    XrpoAllocator, XrpoConfig,
+    AllocConfig, AllocatorState, ExplorationClock, FixedAllocator, PromptStats, RolloutAllocator, StepRun,
+    VarianceEstimate, XrpoAllocator, XrpoConfig,
 };
 
 use crate::errors::{Count, detached, guard, value_err};
@@ -134,6 +134,30 @@ fn parse_stats(obj: &Bound<'_, PyAny>) -> PyResult<Vec<PromptStats>> {
 
 #[pymethods]
 impl Allocator {
+    /// Any allocator of the family from a config dict (the TOML keys of xrpo-alloc's
+    /// ``AllocConfig``): ``kind`` is one of ``"fixed"``, ``"xrpo"`` (default),
+    /// ``"uniform_phased"``, ``"dapo_filter"``, ``"reinforce_ada"``, ``"knapsack"``; the
+    /// other keys are XRPO's (``n_fixed``, ``n_base``, ``n_max``, ``phases``, ``alpha``,
+    /// ``lambda``, ``clock``, ``variance``) plus ``retire_after`` and ``weight``.
+    /// Unknown keys raise ``ValueError``.
+    ///
+    /// >>> import xrpo
+    /// >>> a = xrpo.Allocator.from_config({"kind": "knapsack", "n_fixed": 8})
+    /// >>> a.name
+    /// 'knapsack'
+    /// >>> int(a.plan(4)["budget"])
+    /// 32
+    #[staticmethod]
+    fn from_config(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let config: AllocConfig = json::from_py("config", config)?;
+        guard(|| {
+            let a = config.build().map_err(|e| value_err("config", e))?;
+            Ok(Allocator {
+                inner: Mutex::new(a),
+            })
+        })
+    }
+
     /// The phase plan of one step over ``num_prompts`` prompts, as a dict: ``counts``
     /// (phase-1 rollouts per prompt, int64 array), ``phase_budgets`` (rollouts per phase,
     /// phase 1 first; they sum to ``budget``), ``budget``, ``n_base``, ``n_max``, ``phases``.
@@ -290,7 +314,9 @@ impl Allocator {
 /// Arguments: ``n_fixed`` (GRPO's group size; sets the budget), ``alpha`` (t-interval
 /// significance, in (0, 1)), ``lam`` (exploration weight λ ≥ 0), ``phases`` (≥ 2),
 /// ``n_base`` (default ``max(2, n_fixed // 4)``), ``n_max`` (default ``4 · n_fixed``),
-/// ``clock`` (``"step_rollouts"`` or ``"training_steps"``: what T counts in φ).
+/// ``clock`` (``"step_rollouts"`` or ``"training_steps"``: what T counts in φ),
+/// ``variance`` (``"sample"``: the paper's sample std; ``"beta_posterior"``: a Jeffreys
+/// Beta posterior's std for 0/1 rewards, so agreeing rewards are not "certain").
 ///
 /// >>> import xrpo
 /// >>> a = xrpo.XrpoAllocator(n_fixed=8, phases=3)
@@ -299,14 +325,14 @@ impl Allocator {
 /// >>> xrpo.XrpoAllocator(alpha=2.0)
 /// Traceback (most recent call last):
 /// ...
-/// ValueError: alpha: invalid config field `alpha` = 2: must lie in (0, 1)
+/// ValueError: alpha: invalid config field `alpha` = 2: must lie in [1e-12, 1) (smaller values leave the t quantile without digits)
 #[pyclass(module = "xrpo._xrpo", name = "XrpoAllocator", extends = Allocator)]
 pub struct PyXrpoAllocator;
 
 #[pymethods]
 impl PyXrpoAllocator {
     #[new]
-    #[pyo3(signature = (n_fixed=Count(16), alpha=0.05, lam=0.05, phases=Count(3), n_base=None, n_max=None, clock="step_rollouts"))]
+    #[pyo3(signature = (n_fixed=Count(16), alpha=0.05, lam=0.05, phases=Count(3), n_base=None, n_max=None, clock="step_rollouts", variance="sample"))]
     fn new(
         n_fixed: Count,
         alpha: f64,
@@ -315,6 +341,7 @@ impl PyXrpoAllocator {
         n_base: Option<Count>,
         n_max: Option<Count>,
         clock: &str,
+        variance: &str,
     ) -> PyResult<PyClassInitializer<Self>> {
         guard(|| {
             let (n_fixed, phases) = (n_fixed.0, phases.0);
@@ -329,6 +356,16 @@ impl PyXrpoAllocator {
                     ));
                 }
             };
+            let variance = match variance {
+                "sample" => VarianceEstimate::Sample,
+                "beta_posterior" => VarianceEstimate::BetaPosterior,
+                other => {
+                    return Err(value_err(
+                        "variance",
+                        format!("{other:?} is not one of 'sample', 'beta_posterior'"),
+                    ));
+                }
+            };
             let config = XrpoConfig {
                 n_fixed,
                 n_base,
@@ -337,6 +374,7 @@ impl PyXrpoAllocator {
                 alpha,
                 lambda: lam,
                 clock,
+                variance,
             };
             let a = XrpoAllocator::new(config).map_err(|e| {
                 let field = match &e {

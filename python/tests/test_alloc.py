@@ -159,3 +159,38 @@ def test_run_step_checks_the_callback():
 
     xrpo.run_step(a, 2, nested)
     assert seen == [8, 8, 8]
+
+
+@pytest.mark.parametrize(
+    "kind", ["fixed", "xrpo", "uniform_phased", "dapo_filter", "reinforce_ada", "knapsack"]
+)
+def test_every_allocator_kind_is_reachable_and_spends_its_budget(kind):
+    a = xrpo.Allocator.from_config({"kind": kind, "n_fixed": 8})
+    assert a.name == kind
+    plan = a.plan(3)
+    assert int(plan["budget"]) == 24
+    # Grants of a later phase (if any) sum to that phase's budget: one all-wrong prompt,
+    # one mixed, one all-right.
+    rewards = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]
+    if len(plan["phase_budgets"]) > 1:
+        grants = a.allocate(rewards, int(plan["phase_budgets"][1]))
+        assert int(grants.sum()) == int(plan["phase_budgets"][1])
+
+
+def test_from_config_refuses_unknown_keys_and_kinds():
+    with pytest.raises(ValueError, match="config"):
+        xrpo.Allocator.from_config({"kind": "nope"})
+    with pytest.raises(ValueError, match="config"):
+        xrpo.Allocator.from_config({"kind": "xrpo", "lamda": 0.1})
+
+
+def test_beta_posterior_variance_gives_all_wrong_prompts_rollouts():
+    # With the paper's sample std, two agreeing rewards look certain (s_q = 0), so a mixed
+    # prompt takes the grants; the Beta posterior keeps the all-wrong prompt uncertain.
+    rewards = [[0.0, 0.0], [1.0, 0.0]]
+    paper = xrpo.XrpoAllocator(n_fixed=4, lam=0.0).allocate(rewards, 4)
+    beta = xrpo.XrpoAllocator(n_fixed=4, lam=0.0, variance="beta_posterior").allocate(rewards, 4)
+    assert paper[0] == 0
+    assert beta[0] > 0
+    with pytest.raises(ValueError, match="variance"):
+        xrpo.XrpoAllocator(variance="bayes")

@@ -58,7 +58,7 @@ def config(tmp_path, **kw):
 def test_reward_functions_have_trl_signature():
     conv = [[{"role": "assistant", "content": "so $\\boxed{12}$"}], [{"role": "assistant", "content": "13"}]]
     assert math_reward(prompts=["a", "b"], completions=conv, answer=["12", "12"], trainer_state=None) == [1.0, 0.0]
-    assert math_reward(prompts=["a"], completions=["#### 1"], answer=["see figure"]) == [None]
+    assert math_reward(prompts=["a"], completions=["#### 1"], answer=["\\frac{1"]) == [None]
     with pytest.raises(ValueError, match="answer"):
         math_reward(prompts=["a"], completions=["1"])
     try:

@@ -11,6 +11,8 @@ class InternalError(RuntimeError): ...
 class VerificationError(RuntimeError): ...
 
 class Allocator:
+    @staticmethod
+    def from_config(config: dict[str, Any]) -> Allocator: ...
     def plan(self, num_prompts: int) -> dict[str, Any]: ...
     def allocate(
         self,
@@ -41,6 +43,7 @@ class XrpoAllocator(Allocator):
         n_base: int | None = None,
         n_max: int | None = None,
         clock: Literal["step_rollouts", "training_steps"] = "step_rollouts",
+        variance: Literal["sample", "beta_posterior"] = "sample",
     ) -> None: ...
 
 class FixedAllocator(Allocator):

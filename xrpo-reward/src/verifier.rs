@@ -95,6 +95,10 @@ pub enum VerifyError {
     /// was not run (fail closed).
     #[error("sandbox unavailable: {0}")]
     SandboxUnavailable(String),
+    /// Occurs when a verifier's configuration is inconsistent or unsafe; the error names the
+    /// field and the accepted range.
+    #[error(transparent)]
+    InvalidConfig(#[from] crate::code::ConfigError),
     /// Occurs when spawning or talking to a child process fails.
     #[error("i/o error while verifying: {0}")]
     Io(#[from] std::io::Error),

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 use std::time::{Duration, Instant};
-use xrpo_reward::code::{CodeConfig, CodeTests, CodeVerifier, Isolation, Limits, StdioCase};
+use xrpo_reward::code::{
+    CodeConfig, CodeTests, CodeVerifier, Isolation, Limits, MemoryCap, StdioCase,
+};
 use xrpo_reward::{Outcome, Reason, Reference, Verdict, Verifier, VerifyError};
 
 const LEVELS: [Isolation; 2] = [Isolation::Namespaces, Isolation::Rlimits];
@@ -223,12 +225,13 @@ fn cannot_write_outside_its_directory() {
         assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
         assert!(!target.exists(), "the sandbox wrote {target:?}");
         if level == Isolation::Namespaces {
-            // World-writable /tmp is read-only too inside the mount namespace.
+            // The host's world-writable /tmp does not exist inside the mount namespace:
+            // `/tmp` there is the run's own scratch directory.
             let code = code.replace(
                 &target.display().to_string(),
                 &tmp_target.display().to_string(),
             );
-            let (verdict, _) = run(&v, &code, "blocked");
+            let (verdict, _) = run(&v, &code, "wrote");
             assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
             assert!(!tmp_target.exists(), "the sandbox wrote {tmp_target:?}");
         }
@@ -246,8 +249,9 @@ fn environment_is_empty_and_other_environs_unreadable() {
     );
     let code = r#"
 import os
-# Python itself sets LC_CTYPE when it coerces the C locale (PEP 538); nothing else may appear.
-leaks = [k for k in os.environ if k != 'LC_CTYPE']
+# Python itself sets LC_CTYPE when it coerces the C locale (PEP 538); the sandbox sets TMPDIR
+# to the run's own scratch directory; nothing else may appear.
+leaks = [k for k in os.environ if k not in ('LC_CTYPE', 'TMPDIR')]
 for pid in os.listdir('/proc'):
     if pid.isdigit() and int(pid) != os.getpid():
         try:
@@ -471,4 +475,296 @@ except OSError:
 "#;
     let (verdict, _) = run(&v, code, "full\nsource protected");
     assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
+}
+
+/// A stdio program looks for the expected output on the host: the verifier's own input file
+/// in /tmp, the project, home directories, other runs' directories. Under namespaces none of
+/// it exists; under rlimits (as root) files closed to others stay closed.
+#[test]
+fn host_files_and_the_expected_output_are_invisible() {
+    let _turn = serial();
+    let secret = format!("EXPECTED-{}-{}", std::process::id(), 0x5eed_u32);
+    let open_file = std::env::temp_dir().join(format!("xrpo-expected-open-{}", std::process::id()));
+    let closed_file =
+        std::env::temp_dir().join(format!("xrpo-expected-closed-{}", std::process::id()));
+    std::fs::write(&open_file, &secret).unwrap();
+    std::fs::write(&closed_file, &secret).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&open_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&closed_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let project = env!("CARGO_MANIFEST_DIR");
+    let probe = |paths: &[&str]| {
+        format!(
+            "import os\nseen = []\nfor p in {paths:?}:\n    try:\n        \
+             data = open(p).read() if os.path.isfile(p) else os.listdir(p)\n        \
+             seen.append(p)\n    except OSError:\n        pass\n\
+             print('hidden' if not seen else 'seen %r' % seen)\n"
+        )
+    };
+    let open_path = open_file.display().to_string();
+    let closed_path = closed_file.display().to_string();
+    // Host paths that exist here (so that seeing them would be a leak). `/tmp` itself and
+    // parents of the interpreter's directories may exist inside as the run's own scratch
+    // and empty skeleton directories; their host contents must not.
+    let cargo_toml = format!("{project}/Cargo.toml");
+    let host_paths: Vec<&str> = [
+        open_path.as_str(),
+        closed_path.as_str(),
+        project,
+        cargo_toml.as_str(),
+        "/root/.bashrc",
+        "/root/.cargo",
+        "/root/.ssh",
+        "/home",
+        "/run",
+        "/var/log",
+        "/etc/passwd",
+        "/etc/hostname",
+    ]
+    .into_iter()
+    .filter(|p| Path::new(p).exists())
+    .collect();
+    assert!(host_paths.len() >= 4, "{host_paths:?}");
+    let everything = probe(&host_paths);
+    for level in LEVELS {
+        let Some(v) = benign_verifier(level) else {
+            continue;
+        };
+        match level {
+            Isolation::Namespaces => {
+                let (verdict, _) = run(&v, &everything, "hidden");
+                assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
+            }
+            Isolation::Rlimits if !v.sandbox_uids().is_empty() => {
+                // The host's file system is visible at this level (documented); what is
+                // closed to others stays closed to the run's uid.
+                let (verdict, _) = run(&v, &probe(&[&closed_path, "/root"]), "hidden");
+                assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
+            }
+            Isolation::Rlimits => eprintln!("SKIP rlimits file check: not root"),
+        }
+    }
+    std::fs::remove_file(&open_file).unwrap();
+    std::fs::remove_file(&closed_file).unwrap();
+}
+
+/// A world-writable Unix socket on the host must not receive anything from a run: under
+/// namespaces its path does not exist, and at every level the seccomp filter refuses
+/// `AF_UNIX` sockets unless the configuration allows them.
+#[test]
+fn host_unix_sockets_are_unreachable() {
+    let _turn = serial();
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::temp_dir().join(format!("xrpo-host-sock-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let code = format!(
+        "import socket\ntry:\n    s = socket.socket(socket.AF_UNIX)\n    s.connect({:?})\n    \
+         s.sendall(b'pwned')\n    print('connected')\nexcept OSError:\n    print('blocked')\n",
+        path.display().to_string()
+    );
+    for level in LEVELS {
+        let Some(v) = benign_verifier(level) else {
+            continue;
+        };
+        let (verdict, _) = run(&v, &code, "blocked");
+        assert_eq!(verdict.reason, Reason::Passed, "`{level}`: {verdict:?}");
+        assert!(
+            listener.accept().is_err(),
+            "`{level}`: a run reached the host's socket"
+        );
+    }
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// System calls that reach the kernel's attack surface or other processes are refused
+/// (EPERM; EAFNOSUPPORT for socket families), while fork, threads and subprocesses work.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn seccomp_refuses_dangerous_system_calls() {
+    let _turn = serial();
+    let code = r#"
+import ctypes, os, socket, subprocess, sys, threading
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def call(nr, *args):
+    ctypes.set_errno(0)
+    r = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
+    return 'ok' if r >= 0 else 'errno %d' % ctypes.get_errno()
+CLONE_NEWUSER, CLONE_NEWNS = 0x10000000, 0x00020000
+out = []
+out.append('ptrace ' + call(101, 0, 0, 0, 0))            # PTRACE_TRACEME
+out.append('unshare ' + call(272, CLONE_NEWUSER))
+out.append('unshare_ns ' + call(272, CLONE_NEWNS))
+out.append('keyctl ' + call(250, 0, 0, 0, 0))
+out.append('add_key ' + call(248, 0, 0, 0, 0, 0))
+out.append('bpf ' + call(321, 0, 0, 0))
+out.append('mount ' + call(165, 0, 0, 0, 0, 0))
+out.append('pivot_root ' + call(155, 0, 0))
+out.append('kexec_load ' + call(246, 0, 0, 0, 0))
+out.append('process_vm_readv ' + call(310, 1, 0, 0, 0, 0, 0))
+out.append('io_uring_setup ' + call(425, 1, 0))
+out.append('perf_event_open ' + call(298, 0, 0, -1, -1, 0))
+out.append('userfaultfd ' + call(323, 0))
+for name, fam in (('vsock', 40), ('netlink', 16), ('packet', 17), ('inet', 2), ('unix', 1)):
+    try:
+        socket.socket(fam, socket.SOCK_DGRAM if fam != 40 else socket.SOCK_STREAM).close()
+        out.append(name + ' ok')
+    except OSError as e:
+        out.append('%s errno %d' % (name, e.errno))
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+_, status = os.waitpid(pid, 0)
+sub = subprocess.run([sys.executable, '-c', 'print(6*7)'], capture_output=True, text=True).stdout.strip()
+out.append('threads fork subprocess %d %s' % (os.WEXITSTATUS(status), sub))
+print('\n'.join(out))
+"#;
+    let expected = "ptrace errno 1\nunshare errno 1\nunshare_ns errno 1\nkeyctl errno 1\n\
+                    add_key errno 1\nbpf errno 1\nmount errno 1\npivot_root errno 1\n\
+                    kexec_load errno 1\nprocess_vm_readv errno 1\nio_uring_setup errno 1\n\
+                    perf_event_open errno 1\nuserfaultfd errno 1\nvsock errno 97\n\
+                    netlink errno 97\npacket errno 97\ninet errno 97\nunix errno 97\n\
+                    threads fork subprocess 7 42";
+    for level in LEVELS {
+        let Some(v) = benign_verifier(level) else {
+            continue;
+        };
+        let (verdict, _) = run(&v, code, expected);
+        assert_eq!(verdict.reason, Reason::Passed, "`{level}`: {verdict:?}");
+    }
+}
+
+/// A socket family the configuration allows works (here `unix`, for a `socketpair`).
+#[test]
+fn allowed_socket_families_work() {
+    let _turn = serial();
+    let mut cfg = config(Isolation::Namespaces);
+    cfg.min_isolation = Isolation::Rlimits;
+    cfg.limits.timeout_ms = 10_000;
+    cfg.socket_families = vec![xrpo_reward::code::SocketFamily::Unix];
+    let Some(v) = verifier_with(CodeConfig {
+        min_isolation: Isolation::Namespaces,
+        ..cfg.clone()
+    })
+    .or_else(|| {
+        verifier_with(CodeConfig {
+            max_isolation: Isolation::Rlimits,
+            ..cfg
+        })
+    }) else {
+        return;
+    };
+    let code =
+        "import socket\na, b = socket.socketpair()\na.sendall(b'hi')\nprint(b.recv(2).decode())\n";
+    let (verdict, _) = run(&v, code, "hi");
+    assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
+}
+
+/// A verifier for the run-cap tests, or `None` where no cgroup caps a run (there a memory
+/// hog spread over many processes is bounded only per process, so it is not started).
+fn capped_verifier(level: Isolation, run_memory: u64) -> Option<CodeVerifier> {
+    let mut cfg = config(level);
+    cfg.limits.timeout_ms = 15_000;
+    cfg.limits.cpu_time_s = 10;
+    cfg.limits.run_memory_bytes = run_memory;
+    let v = verifier_with(cfg)?;
+    if v.memory_cap() == MemoryCap::PerProcess {
+        eprintln!("SKIP run-cap test at `{level}`: no cgroup caps runs on this machine");
+        return None;
+    }
+    eprintln!("`{level}`: runs capped by {}", v.memory_cap());
+    Some(v)
+}
+
+/// Six processes of 100 MiB each stay under the per-process limit (2 GiB) but not under a
+/// run cap of 256 MiB: the run ends as a memory-limit verdict. (600 MiB in all, so even a
+/// broken cap cannot hurt the machine.)
+#[test]
+fn memory_hog_across_processes_hits_the_run_cap() {
+    let _turn = serial();
+    let code = r#"
+import os, time
+kids = []
+for _ in range(6):
+    pid = os.fork()
+    if pid == 0:
+        block = b'x' * (100 << 20)
+        time.sleep(1.5)
+        os._exit(0)
+    kids.append(pid)
+statuses = [os.waitpid(k, 0)[1] for k in kids]
+print('ok' if all(os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0 for s in statuses) else 'killed')
+"#;
+    for level in LEVELS {
+        let Some(v) = capped_verifier(level, 256 << 20) else {
+            continue;
+        };
+        let (verdict, took) = run(&v, code, "ok");
+        assert_eq!(
+            verdict.reason,
+            Reason::MemoryLimit,
+            "`{level}`: {verdict:?}"
+        );
+        assert!(verdict.detail.contains("memory cap"), "{}", verdict.detail);
+        assert!(took < Duration::from_secs(20), "took {took:?}");
+        assert_no_leftovers(&v);
+        // The same program within the cap passes.
+        let small = code.replace("100 << 20", "8 << 20");
+        let (verdict, _) = run(&v, &small, "ok");
+        assert_eq!(verdict.reason, Reason::Passed, "`{level}`: {verdict:?}");
+    }
+}
+
+/// Under `rlimits` a run can write to the shared /dev/shm and /tmp: its files there are
+/// private to its uid, removed after the run, and count against the run's memory cap;
+/// TMPDIR is the run's own directory.
+#[test]
+fn rlimits_scratch_is_private_capped_and_cleaned() {
+    let _turn = serial();
+    let Some(v) = benign_verifier(Isolation::Rlimits) else {
+        return;
+    };
+    if v.sandbox_uids().is_empty() {
+        eprintln!("SKIP scratch test: not root, so runs share the caller's uid");
+        return;
+    }
+    let tag = format!("xrpo-leak-{}", std::process::id());
+    let code = format!(
+        "import os, stat, tempfile\n\
+         for d in ('/dev/shm', '/tmp'):\n    \
+             p = os.path.join(d, {tag:?})\n    \
+             open(p, 'w').write('left behind')\n    \
+             assert stat.S_IMODE(os.stat(p).st_mode) & 0o077 == 0, oct(os.stat(p).st_mode)\n\
+         os.mkdir('/dev/shm/{tag}-dir')\n\
+         print(tempfile.gettempdir() == os.getcwd())\n"
+    );
+    let (verdict, _) = run(&v, &code, "True");
+    assert_eq!(verdict.reason, Reason::Passed, "{verdict:?}");
+    for left in [
+        format!("/dev/shm/{tag}"),
+        format!("/dev/shm/{tag}-dir"),
+        format!("/tmp/{tag}"),
+    ] {
+        assert!(!Path::new(&left).exists(), "{left} outlived its run");
+    }
+    // 512 MiB written to RAM-backed /dev/shm in 8 MiB files: the run cap stops it.
+    let Some(v) = capped_verifier(Isolation::Rlimits, 128 << 20) else {
+        return;
+    };
+    let hog = format!(
+        "for i in range(64):\n    open('/dev/shm/{tag}-%d' % i, 'wb').write(b'x' * (8 << 20))\nprint('wrote')\n"
+    );
+    let (verdict, _) = run(&v, &hog, "wrote");
+    assert_ne!(verdict.reason, Reason::Passed, "{verdict:?}");
+    let left: Vec<_> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&tag))
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left in /dev/shm: {left:?}");
 }

@@ -194,6 +194,16 @@ fn limits_are_reported() {
     let one = stdio(&[("", "done")]);
     let cpu = check(&v, "while True:\n    pass", &one, Reason::Timeout, 0.0);
     assert!(cpu.detail.contains("CPU-time limit"), "{}", cpu.detail);
+    // In an assert-style run the candidate's process is the one that spins.
+    let spin = asserts("", "def check(f):\n    assert f() == 1\n", "f");
+    let cpu = check(
+        &v,
+        "def f():\n    while True:\n        pass\n",
+        &spin,
+        Reason::Timeout,
+        0.0,
+    );
+    assert!(cpu.detail.contains("CPU-time limit"), "{}", cpu.detail);
     let big_file = "open('f', 'wb').write(b'x' * (2 << 20))\nprint('done')";
     let fsz = check(&v, big_file, &one, Reason::RuntimeError, 0.0);
     assert!(fsz.detail.contains("File too large"), "{}", fsz.detail);

@@ -266,3 +266,11 @@ proptest! {
         prop_assert_eq!(verdict.correct(), a == b);
     }
 }
+
+#[test]
+fn empty_golds_are_unverifiable_not_wrong() {
+    for gold in ["", "   ", "$$", "\\boxed{}", "$ $", "."] {
+        let verdict = check("The answer is 1.", gold);
+        assert_eq!(verdict.outcome, Outcome::Unverifiable, "gold {gold:?}: {verdict:?}");
+    }
+}

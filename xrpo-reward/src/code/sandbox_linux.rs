@@ -1,9 +1,12 @@
 //! Linux implementation of the sandbox: `pre_exec` confinement, a `poll` loop over the
 //! child's pipes and its pidfd, and whole-tree kills.
 
-use super::{Isolation, Program, RunOutput, Termination};
+use super::{Isolation, MemoryCap, Program, RunOutput, SocketFamily, Termination};
 use crate::VerifyError;
-use crate::code::Limits;
+use crate::code::cgroup::{CgroupParent, CgroupVersion, RunCgroup};
+use crate::code::mounts::{Plan, Tree};
+use crate::code::seccomp::Filter;
+use crate::code::{Limits, MIN_UID_BASE};
 use std::ffi::CString;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -57,6 +60,8 @@ impl TempDir {
         if let Some(uid) = uid {
             std::os::unix::fs::chown(&work, Some(uid), Some(uid))?;
         }
+        std::fs::create_dir(dir.new_root())?;
+        std::fs::set_permissions(dir.new_root(), std::fs::Permissions::from_mode(0o700))?;
         Ok(dir)
     }
 
@@ -69,6 +74,11 @@ impl TempDir {
     pub fn work(&self) -> PathBuf {
         self.0.join("work")
     }
+
+    /// Where the minimal file tree of `namespaces` is built (an empty directory).
+    pub fn new_root(&self) -> PathBuf {
+        self.0.join("root")
+    }
 }
 
 impl Drop for TempDir {
@@ -80,8 +90,18 @@ impl Drop for TempDir {
 
 /// Kills every process owned by `uid`: a forked helper switches to that uid and sends
 /// `kill(-1, SIGKILL)`, which reaches all processes it may signal (never itself), in this
-/// pid namespace and all below it.
+/// pid namespace and all below it. The signal is scoped to the sandbox's own processes
+/// because `uid` is a claimed sandbox uid, which [`CodeConfig::validate`] keeps clear of every
+/// account; as a second guard the helper refuses a uid below [`MIN_UID_BASE`] and checks,
+/// after the switch, that no id it holds is still root's before it signals.
+///
+/// [`CodeConfig::validate`]: crate::code::CodeConfig::validate
 pub fn kill_all_of_uid(uid: u32) -> Result<(), VerifyError> {
+    if uid < MIN_UID_BASE {
+        return Err(VerifyError::SandboxUnavailable(format!(
+            "refusing to sweep uid {uid}: below the sandbox range starting at {MIN_UID_BASE}"
+        )));
+    }
     // SAFETY: the child only makes raw syscalls and exits; no allocation, no locks.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -90,8 +110,13 @@ pub fn kill_all_of_uid(uid: u32) -> Result<(), VerifyError> {
     if pid == 0 {
         // SAFETY: raw syscalls on the single thread of the forked child.
         unsafe {
+            let (mut r, mut e, mut saved) = (0, 0, 0);
             if libc::syscall(libc::SYS_setresgid, uid, uid, uid) == 0
                 && libc::syscall(libc::SYS_setresuid, uid, uid, uid) == 0
+                && libc::getresuid(&mut r, &mut e, &mut saved) == 0
+                && r == uid
+                && e == uid
+                && saved == uid
             {
                 libc::kill(-1, libc::SIGKILL);
                 libc::_exit(0);
@@ -106,6 +131,35 @@ pub fn kill_all_of_uid(uid: u32) -> Result<(), VerifyError> {
         Err(VerifyError::SandboxUnavailable(format!(
             "could not switch to sandbox uid {uid} to kill its leftover processes (status {status})"
         )))
+    }
+}
+
+/// Removes every entry directly inside `dirs` owned by `uid` (a directory with all it holds:
+/// `remove_dir_all` does not follow symlinks). Best effort: a failure leaves a file behind
+/// but must not fail the verdict. Refuses uids outside the sandbox range.
+pub fn remove_files_of_uid(uid: u32, dirs: &[&Path]) {
+    use std::os::unix::fs::MetadataExt;
+    if uid < MIN_UID_BASE {
+        return;
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.uid() != uid {
+                continue;
+            }
+            let _ = if meta.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
     }
 }
 
@@ -128,25 +182,15 @@ fn wait_pid(pid: libc::pid_t, rusage: Option<&mut libc::rusage>) -> Result<i32, 
 /// Everything the child needs, prepared before `fork` so that the `pre_exec` hook only
 /// makes syscalls (it must not allocate).
 struct ChildPlan {
-    namespaces: bool,
     uid: Option<u32>,
-    /// The run's working directory (`<run dir>/work`), where a tmpfs goes under namespaces.
+    /// Under namespaces: the minimal file tree to build and pivot into.
+    tree: Option<Plan>,
+    /// The working directory, as the program sees it.
     work: CString,
-    /// Mount options of that tmpfs (size, mode, owner).
-    tmpfs_options: CString,
     rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
-}
-
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
-const MOUNT_ATTR_NOSUID: u64 = 0x2;
-const AT_RECURSIVE: libc::c_uint = 0x8000;
-
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
+    filter: Filter,
+    /// `cgroup.procs` of the run's cgroup(s): the child writes itself in first.
+    cgroup_fds: Vec<RawFd>,
 }
 
 fn check(r: libc::c_long) -> io::Result<()> {
@@ -164,44 +208,26 @@ impl ChildPlan {
         // strings and initialised structs owned by `self` or the stack.
         unsafe {
             check(libc::setsid() as libc::c_long)?;
-            if self.namespaces {
+            for &fd in &self.cgroup_fds {
+                // "0" is the writing process itself.
+                check(libc::write(fd, c"0".as_ptr() as *const libc::c_void, 1) as libc::c_long)?;
+            }
+            if let Some(tree) = &self.tree {
                 let flags = libc::CLONE_NEWNS
                     | libc::CLONE_NEWPID
                     | libc::CLONE_NEWNET
                     | libc::CLONE_NEWIPC
                     | libc::CLONE_NEWUTS;
                 check(libc::unshare(flags) as libc::c_long)?;
-                let root = c"/".as_ptr();
                 // Private first, so nothing below propagates back to the host.
                 check(libc::mount(
                     std::ptr::null(),
-                    root,
+                    c"/".as_ptr(),
                     std::ptr::null(),
                     libc::MS_REC | libc::MS_PRIVATE,
                     std::ptr::null(),
                 ) as libc::c_long)?;
-                let ro = MountAttr {
-                    attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
-                    attr_clr: 0,
-                    propagation: 0,
-                    userns_fd: 0,
-                };
-                check(libc::syscall(
-                    libc::SYS_mount_setattr,
-                    libc::AT_FDCWD,
-                    root,
-                    AT_RECURSIVE,
-                    &ro as *const MountAttr,
-                    std::mem::size_of::<MountAttr>(),
-                ))?;
-                // The only writable place: a size-capped tmpfs over the working directory.
-                check(libc::mount(
-                    c"tmpfs".as_ptr(),
-                    self.work.as_ptr(),
-                    c"tmpfs".as_ptr(),
-                    libc::MS_NOSUID | libc::MS_NODEV,
-                    self.tmpfs_options.as_ptr() as *const libc::c_void,
-                ) as libc::c_long)?;
+                tree.build()?;
                 let pid = libc::fork();
                 if pid < 0 {
                     return Err(io::Error::last_os_error());
@@ -234,12 +260,17 @@ impl ChildPlan {
                 check(libc::syscall(libc::SYS_setresgid, uid, uid, uid))?;
                 check(libc::syscall(libc::SYS_setresuid, uid, uid, uid))?;
             }
+            // Files the run creates (in shared places such as /dev/shm under `rlimits`) are
+            // private to its uid.
+            libc::umask(0o077);
             check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) as libc::c_long)?;
-            if self.namespaces {
+            if self.tree.is_some() {
                 // Set after the uid switch, which clears it. If the shim dies, so do we.
                 check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) as libc::c_long)?;
             }
             check(libc::chdir(self.work.as_ptr()) as libc::c_long)?;
+            // Last: from here on only the filtered system calls are possible.
+            self.filter.install()?;
         }
         Ok(())
     }
@@ -311,11 +342,19 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     }
 }
 
-/// Kills the run's process group (its session leader's pid) and, as root, every process of
-/// its uid.
-fn kill_tree(pgid: libc::pid_t, uid: Option<u32>) -> Result<(), VerifyError> {
-    // SAFETY: kill has no memory-safety preconditions.
+/// Kills the run's process group (its session leader's pid), every process of its cgroup,
+/// and, as root, every process of its uid.
+fn kill_tree(
+    pgid: libc::pid_t,
+    uid: Option<u32>,
+    cgroup: Option<&RunCgroup>,
+) -> Result<(), VerifyError> {
+    // SAFETY: kill has no memory-safety preconditions; `-pgid` is the process group the
+    // run's first process created (it is not reaped yet, so the id cannot be reused).
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    if let Some(cgroup) = cgroup {
+        cgroup.kill_all();
+    }
     match uid {
         Some(uid) => kill_all_of_uid(uid),
         None => Ok(()),
@@ -342,29 +381,101 @@ fn drain(pipe: &mut impl Read, buf: &mut Vec<u8>, cap: usize) -> io::Result<bool
     }
 }
 
+/// The per-sandbox parts of the confinement: the file tree (namespaces) and the seccomp
+/// filter.
+pub struct Confinement {
+    tree: Option<Tree>,
+    filter: Filter,
+    /// Where each run's cgroup goes (as root, where controllers are available).
+    cgroups: Option<CgroupParent>,
+}
+
+impl Confinement {
+    pub fn memory_cap(&self) -> MemoryCap {
+        match self.cgroups.as_ref().map(CgroupParent::version) {
+            Some(CgroupVersion::V2) => MemoryCap::CgroupV2,
+            Some(CgroupVersion::V1) => MemoryCap::CgroupV1,
+            None => MemoryCap::PerProcess,
+        }
+    }
+
+    pub fn new(
+        isolation: Isolation,
+        root: bool,
+        visible: &[PathBuf],
+        families: &[SocketFamily],
+    ) -> Result<Self, VerifyError> {
+        if !crate::code::seccomp::SUPPORTED {
+            return Err(VerifyError::SandboxUnavailable(
+                "the sandbox's seccomp filter supports x86-64 and aarch64 only".into(),
+            ));
+        }
+        let tree = match isolation {
+            Isolation::Namespaces => Some(Tree::new(visible).map_err(|e| {
+                VerifyError::SandboxUnavailable(format!("building the file tree: {e}"))
+            })?),
+            Isolation::Rlimits => None,
+        };
+        Ok(Confinement {
+            tree,
+            filter: Filter::new(families),
+            cgroups: if root { CgroupParent::detect() } else { None },
+        })
+    }
+}
+
 pub fn run_in(
     isolation: Isolation,
     limits: &Limits,
     uid: Option<u32>,
-    work: &Path,
+    dir: &TempDir,
+    confinement: &Confinement,
     program: &Program<'_>,
 ) -> Result<RunOutput, VerifyError> {
+    let (tree, filter) = (confinement.tree.as_ref(), &confinement.filter);
+    // The run's own cgroup: every process it starts is capped together and killed together.
+    let cgroup = match &confinement.cgroups {
+        Some(parent) => Some(
+            parent
+                .create(limits.run_memory_bytes, limits.processes)
+                .map_err(|e| {
+                    VerifyError::SandboxUnavailable(format!("creating the run's cgroup: {e}"))
+                })?,
+        ),
+        None => None,
+    };
+    let cgroup = cgroup.as_ref();
+    let unavailable = |e: io::Error| VerifyError::SandboxUnavailable(format!("run directory: {e}"));
+    let work_options = match uid {
+        Some(uid) => format!("size={},mode=0700,uid={uid},gid={uid}", limits.disk_bytes),
+        None => format!("size={},mode=0700", limits.disk_bytes),
+    };
+    let (tree, work) = match (isolation, tree) {
+        (Isolation::Namespaces, Some(tree)) => (
+            Some(Plan::new(tree, &dir.new_root(), dir.path(), &work_options).map_err(unavailable)?),
+            PathBuf::from(Plan::work().to_string_lossy().as_ref()),
+        ),
+        (Isolation::Namespaces, None) => {
+            return Err(VerifyError::SandboxUnavailable(
+                "isolation `namespaces` needs a file tree".into(),
+            ));
+        }
+        (Isolation::Rlimits, _) => (None, dir.work()),
+    };
     let plan = ChildPlan {
-        namespaces: isolation == Isolation::Namespaces,
         uid,
+        tree,
         work: CString::new(work.as_os_str().as_bytes()).map_err(|_| {
             VerifyError::SandboxUnavailable(format!("temp dir {work:?} contains a NUL byte"))
         })?,
-        tmpfs_options: CString::new(match uid {
-            Some(uid) => format!("size={},mode=0700,uid={uid},gid={uid}", limits.disk_bytes),
-            None => format!("size={},mode=0700", limits.disk_bytes),
-        })
-        .map_err(|_| VerifyError::SandboxUnavailable("tmpfs options contain a NUL byte".into()))?,
         rlimits: rlimits(limits, uid.is_some()),
+        filter: filter.clone(),
+        cgroup_fds: cgroup.map(RunCgroup::join_fds).unwrap_or_default(),
     };
     let mut cmd = Command::new(program.executable);
     cmd.args(program.args)
         .env_clear()
+        .env("TMPDIR", &work)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -379,17 +490,15 @@ pub fn run_in(
     })?;
     let pid = child.id() as libc::pid_t;
     // From here on the child runs; every exit path below must kill and reap it.
-    let result = supervise(
-        &mut child,
+    let tree = RunTree {
         pid,
         uid,
-        limits,
-        program.stdin,
-        start,
-        isolation == Isolation::Namespaces,
-    );
+        cgroup,
+        namespaces: isolation == Isolation::Namespaces,
+    };
+    let result = supervise(&mut child, &tree, limits, program.stdin, start);
     if result.is_err() {
-        let _ = kill_tree(pid, uid);
+        let _ = tree.kill();
     }
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let status = wait_pid(pid, Some(&mut usage))?;
@@ -408,7 +517,33 @@ pub fn run_in(
         wall,
         cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
         isolation,
+        memory_cap_hit: cgroup.is_some_and(RunCgroup::oom_killed),
     })
+}
+
+/// The processes of one run, for killing.
+struct RunTree<'a> {
+    pid: libc::pid_t,
+    uid: Option<u32>,
+    cgroup: Option<&'a RunCgroup>,
+    namespaces: bool,
+}
+
+impl RunTree<'_> {
+    /// Kills everything the run started.
+    fn kill(&self) -> Result<(), VerifyError> {
+        kill_tree(self.pid, self.uid, self.cgroup)
+    }
+
+    /// After the first process exited: under namespaces its descendants died with it (it was
+    /// pid 1), and the caller sweeps the uid anyway.
+    fn kill_leftovers(&self) -> Result<(), VerifyError> {
+        kill_tree(
+            self.pid,
+            if self.namespaces { None } else { self.uid },
+            self.cgroup,
+        )
+    }
 }
 
 type Supervised = (Option<Termination>, Vec<u8>, Vec<u8>);
@@ -417,13 +552,12 @@ type Supervised = (Option<Termination>, Vec<u8>, Vec<u8>);
 /// tree once the program exits (so leftover descendants cannot hold the pipes open).
 fn supervise(
     child: &mut std::process::Child,
-    pid: libc::pid_t,
-    uid: Option<u32>,
+    tree: &RunTree<'_>,
     limits: &Limits,
     input: &[u8],
     start: Instant,
-    namespaces: bool,
 ) -> Result<Supervised, VerifyError> {
+    let pid = tree.pid;
     // SAFETY: pidfd_open returns a new descriptor that we own, or -1.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     check(pidfd)?;
@@ -459,7 +593,7 @@ fn supervise(
         let now = Instant::now();
         if termination.is_none() && now >= deadline {
             termination = Some(Termination::WallTimeout);
-            kill_tree(pid, uid)?;
+            tree.kill()?;
             drain_until = Some(now + DRAIN_GRACE);
         }
         if let Some(until) = drain_until
@@ -537,7 +671,7 @@ fn supervise(
                 buf.truncate(limits.output_bytes);
                 if termination.is_none() {
                     termination = Some(Termination::OutputLimit);
-                    kill_tree(pid, uid)?;
+                    tree.kill()?;
                     drain_until = Some(Instant::now() + DRAIN_GRACE);
                 }
                 *pipe = None;
@@ -550,7 +684,7 @@ fn supervise(
             stdin = None;
             // Descendants that outlived the program must not keep the pipes open. Under
             // namespaces they died with pid 1 already; the caller sweeps the uid anyway.
-            kill_tree(pid, if namespaces { None } else { uid })?;
+            tree.kill_leftovers()?;
             drain_until.get_or_insert(Instant::now() + DRAIN_GRACE);
         }
     }

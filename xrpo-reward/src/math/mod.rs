@@ -168,6 +168,16 @@ impl MathVerifier {
     /// `1, 2` are never cut down to a number. Only a worked solution (`… #### 72`, a MATH
     /// solution with a `\boxed{}`) goes through response-style extraction.
     fn extract_gold(&self, gold: &str) -> Extracted {
+        // An empty gold (or one of only delimiters and punctuation) states no answer: it is
+        // unverifiable, never an empty text answer that every response fails against.
+        let bare = gold.trim_matches(|c: char| c.is_whitespace() || "$.,;:()[]{}".contains(c));
+        if bare.is_empty() {
+            return Extracted {
+                parsed: None,
+                fallback: None,
+                too_large: false,
+            };
+        }
         let inner = unwrap_delimiters(gold);
         // Without the LaTeX target (plain-number configurations) golds are extracted like
         // responses, so `1,22` reads as a decimal comma there.
