@@ -2,10 +2,9 @@
 //! test suite, see `tests/data/math-verify-cases.jsonl` and /work/shared/data/README.md).
 //!
 //! Every case runs with the options its upstream test uses. The agreement floor is 282 of
-//! 283 cases;
-//! a case in [`DIVERGENCES`] counts as agreement only where we differ on purpose for a
-//! mathematical reason, and the test fails if such a case stops diverging (so the list
-//! cannot rot).
+//! 283 cases; a case in [`DIVERGENCES`] counts as agreement only where we differ on
+//! purpose for a mathematical reason, and the test fails if such a case stops diverging
+//! (so the list cannot rot).
 
 use serde_json::Value;
 use xrpo_reward::math::{MathConfig, Target, equivalent};

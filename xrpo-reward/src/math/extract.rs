@@ -549,6 +549,25 @@ impl Extractor {
         for target in &self.cfg.targets {
             match target {
                 Target::Latex => {
+                    // A response that is nothing but one short formula (`2x + 3`,
+                    // `(1, 2)`, as a trainer's cons@k compares extracted answers) is that
+                    // answer, ahead of its last number but behind every anchor.
+                    let t = text.trim();
+                    if self.cfg.try_extract_without_anchor
+                        && !t.is_empty()
+                        && t.len() <= 300
+                        && !t.contains(['\n', '$'])
+                        && !has(t, "\\boxed")
+                        && formula_like(t)
+                    {
+                        out.push(Candidate {
+                            text: t.to_string(),
+                            target: Target::Latex,
+                            priority: 299,
+                            end: text.len(),
+                            percent: false,
+                        });
+                    }
                     self.latex_candidates(text, &answers, &mut out);
                     if hints.answer || hints.hashes {
                         self.line_candidates(text, &answers, &mut out);

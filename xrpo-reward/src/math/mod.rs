@@ -144,6 +144,26 @@ fn worked_solution(gold: &str) -> bool {
         || gold.contains("\\[")
 }
 
+/// A verdict: reward 1 exactly when correct.
+fn make_verdict(
+    outcome: Outcome,
+    reason: Reason,
+    extracted: Option<String>,
+    detail: &str,
+) -> Verdict {
+    Verdict {
+        reward: if outcome == Outcome::Correct {
+            1.0
+        } else {
+            0.0
+        },
+        outcome,
+        extracted,
+        reason,
+        detail: detail.to_string(),
+    }
+}
+
 fn key(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
@@ -204,14 +224,7 @@ impl MathVerifier {
                 };
             }
             if !prose {
-                let cand = Candidate {
-                    text: extract::clean_response(body),
-                    target: Target::Latex,
-                    priority: 0,
-                    end: body.len(),
-                    percent: false,
-                };
-                let (norm, parsed) = self.extractor.parse_candidate(&cand);
+                let (norm, parsed) = self.parse_whole(body);
                 match parsed {
                     Ok(node) => {
                         return Extracted {
@@ -236,16 +249,8 @@ impl MathVerifier {
 
     /// Judges a multiple-choice response against the gold option `letter`.
     fn judge_option(&self, letter: char, response: &str) -> Verdict {
-        let verdict = |outcome: Outcome, reason: Reason, extracted: Option<String>| Verdict {
-            reward: if outcome == Outcome::Correct {
-                1.0
-            } else {
-                0.0
-            },
-            outcome,
-            extracted,
-            reason,
-            detail: String::new(),
+        let verdict = |outcome: Outcome, reason: Reason, extracted: Option<String>| {
+            make_verdict(outcome, reason, extracted, "")
         };
         if response.len() > self.cfg.max_response_chars {
             return verdict(Outcome::Wrong, Reason::TooLarge, None);
@@ -280,19 +285,20 @@ impl MathVerifier {
         }
     }
 
+    /// One answer's whole text, normalised and parsed as LaTeX (no extraction).
+    fn parse_whole(&self, text: &str) -> (String, Result<Node, parse::ParseError>) {
+        self.extractor.parse_candidate(&Candidate {
+            text: extract::clean_response(text),
+            target: Target::Latex,
+            priority: 0,
+            end: text.len(),
+            percent: false,
+        })
+    }
+
     /// Whether two single answers (no extraction) are equivalent.
     fn same_answer(&self, a: &str, b: &str) -> bool {
-        let parse = |t: &str| {
-            let cand = Candidate {
-                text: t.to_string(),
-                target: Target::Latex,
-                priority: 0,
-                end: 0,
-                percent: false,
-            };
-            self.extractor.parse_candidate(&cand)
-        };
-        match (parse(a), parse(b)) {
+        match (self.parse_whole(a), self.parse_whole(b)) {
             ((_, Ok(x)), (_, Ok(y))) => equivalence::compare(&x, &y, &self.cfg).equal,
             ((na, _), (nb, _)) => !na.is_empty() && key(&na) == key(&nb),
         }
@@ -300,18 +306,7 @@ impl MathVerifier {
 
     /// Judges `response` against the gold answer text.
     pub fn judge(&self, gold: &str, response: &str) -> Verdict {
-        let verdict =
-            |outcome: Outcome, reason: Reason, extracted: Option<String>, detail: &str| Verdict {
-                reward: if outcome == Outcome::Correct {
-                    1.0
-                } else {
-                    0.0
-                },
-                outcome,
-                extracted,
-                reason,
-                detail: detail.to_string(),
-            };
+        let verdict = make_verdict;
         // Option letters, unless the configuration asks for its own choice extraction.
         if !self.cfg.targets.contains(&Target::Choice)
             && let Some(letter) = options::option_letter(gold)
@@ -325,17 +320,9 @@ impl MathVerifier {
         if let Some((t, _)) = &p.parsed
             && let Some(l) = options::option_letter(t)
             && let Some(text) = options::option_text(&extract::clean_response(response), l)
+            && let (norm, Ok(node)) = self.parse_whole(&text)
         {
-            let cand = Candidate {
-                text: text.clone(),
-                target: Target::Latex,
-                priority: 0,
-                end: 0,
-                percent: false,
-            };
-            if let (norm, Ok(node)) = self.extractor.parse_candidate(&cand) {
-                p.parsed = Some((norm, node));
-            }
+            p.parsed = Some((norm, node));
         }
         let extracted = p
             .parsed

@@ -664,6 +664,23 @@ for g, r, e in [
 ]:
     add("dataset_forms", dataset_src(g, r), g, r, e)
 
+# ---- 22. a response that is only the answer (cons@k compares extracted answers) --------
+for g, r, e in [
+    ("2x + 3", "2x + 3", "correct"),
+    ("2x + 3", "3 + 2x", "correct"),
+    ("2x + 3", "2x + 4", "wrong"),
+    ("(1, 2)", "(1, 2)", "correct"),
+    ("(1, 2)", "(2, 1)", "wrong"),
+    ("x = 2, y = 3", "x = 2, y = 3", "correct"),
+    ("\\frac{1}{2}", "\\frac12", "correct"),
+    ("y = 2x + 3", "y = 2x + 3", "correct"),
+    ("y = 2x + 3", "y = 2x", "wrong"),
+    ("12", "3 cats and 12 dogs", "correct"),
+    ("5", "5 apples", "correct"),
+    ("[0, \\infty)", "x \\ge 0", "correct"),
+]:
+    add("bare_response", "own", g, r, e)
+
 with open(OUT, "w") as f:
     for c in cases:
         f.write(json.dumps(c, ensure_ascii=False) + "\n")
