@@ -236,7 +236,7 @@ fn train_with_a_bad_model_or_device_leaves_no_run_dir() {
     let cases: [(&[&str], &str); 4] = [
         (&["--model", "/no/such/model.gguf"], "/no/such/model.gguf"),
         (&["--model", "/no/such/hf-dir"], "/no/such/hf-dir"),
-        (&["--device", "gpu"], "--device"),
+        (&["--device", "gpu"], "gpu"),
         (&["--model", &*garbage.to_string_lossy()], "garbage-model"),
     ];
     for (args, needle) in cases {
