@@ -63,7 +63,7 @@ mod config;
 mod error;
 mod group_stats;
 mod novelty;
-mod stats;
+mod shaping_stats;
 
 use ndarray::Array1;
 
@@ -74,7 +74,7 @@ pub use error::{ConfigError, Error};
 pub use novelty::{
     KAPPA_CLIP, LAMBDA_NOVELTY, NoveltySharpening, Xrpo, novelty_bonus, novelty_eta,
 };
-pub use stats::{NoveltyStats, ShapingStats};
+pub use shaping_stats::{NoveltyStats, ShapingStats};
 
 /// Turns a batch of groups into one advantage per response.
 ///

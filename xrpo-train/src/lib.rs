@@ -1,6 +1,6 @@
 //! The XRPO trainer: a differentiable candle policy (our own Llama/Qwen2-family
 //! transformer), a batched sampler, losses, the training loop, checkpoints, metrics and
-//! built-in tasks. The `xrpo` command-line tool lives here too.
+//! built-in tasks. The `xrpo` command-line tool over it is the `xrpo-cli` crate.
 //!
 //! The numerical components come from the leaf crates through their traits:
 //! [`xrpo_alloc::RolloutAllocator`], [`xrpo_seed::ExemplarSeeder`],

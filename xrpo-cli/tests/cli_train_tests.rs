@@ -200,3 +200,74 @@ fn bad_overrides_fail_naming_the_key() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `eval --checkpoint` with a path that is not a run or a checkpoint fails naming it and
+/// creates nothing (it used to create the directory and a `checkpoints/` inside).
+#[test]
+fn eval_of_a_mistyped_checkpoint_creates_nothing() {
+    let missing = tmp("no-such-run");
+    let empty = tmp("empty-dir");
+    std::fs::create_dir_all(&empty).unwrap();
+    for path in [&missing, &empty] {
+        let out = xrpo()
+            .args(["eval", "--checkpoint"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&*path.to_string_lossy()), "{stderr}");
+    }
+    assert!(!missing.exists(), "eval created {}", missing.display());
+    let inside: Vec<_> = std::fs::read_dir(&empty).unwrap().collect();
+    assert!(inside.is_empty(), "eval wrote into {}", empty.display());
+    std::fs::remove_dir_all(&empty).ok();
+}
+
+/// `train` with a model or device that cannot be used fails before the run directory
+/// (and its missing parents) exist; a model file that exists but cannot be loaded leaves
+/// no empty run directory behind either.
+#[test]
+fn train_with_a_bad_model_or_device_leaves_no_run_dir() {
+    let root = tmp("bad-model");
+    let out_dir = root.join("nested").join("run");
+    let garbage = tmp("garbage-model").with_extension("gguf");
+    std::fs::write(&garbage, b"not a gguf file").unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--model", "/no/such/model.gguf"], "/no/such/model.gguf"),
+        (&["--model", "/no/such/hf-dir"], "/no/such/hf-dir"),
+        (&["--device", "gpu"], "gpu"),
+        (&["--model", &*garbage.to_string_lossy()], "garbage-model"),
+    ];
+    for (args, needle) in cases {
+        let out = xrpo()
+            .args(["train", "--quiet", "--out"])
+            .arg(&out_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!root.exists(), "{args:?} left {}", root.display());
+    }
+    std::fs::remove_file(&garbage).ok();
+}
+
+/// A missing config file is one line naming the file, with the OS error once.
+#[test]
+fn missing_config_file_is_one_clear_line() {
+    let path = tmp("no-such-config").with_extension("toml");
+    let out = xrpo()
+        .args(["train", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let name = path.to_string_lossy();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&*name), "{stderr}");
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}

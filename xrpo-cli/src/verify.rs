@@ -1,18 +1,6 @@
-//! `xrpo verify`: JSON lines in, one verdict per line out, in input order.
-//!
-//! Input, one object per line:
-//! - math (the default kind): `{"response": "…", "answer": "…"}`, optionally `"kind": "math"`;
-//! - code: `{"kind": "code", "prefix": "…", "response": "…", "tests": "…", "entry_point": "…"}`
-//!   (assert style, `prefix` optional) or `{"kind": "code", "response": "…", "stdio":
-//!   [{"input": "…", "output": "…"}, …]}`, run in the sandbox of `xrpo_reward::code` (built
-//!   on the first code line; where its isolation level is unavailable, code lines fail).
-//!
-//! Output, one object per non-blank input line, in order:
-//! `{"correct": bool, "reward": 0 or 1, "extracted": "…" or null, "reason": "…", "outcome": "…"}`
-//! (an input `"id"` is echoed). A line that cannot be read or verified becomes
-//! `{"error": "…", "line": N}` (also on stderr); the other lines are still verified and the
-//! exit status is non-zero at the end. All lines are read first and verified in parallel
-//! (`RAYON_NUM_THREADS` caps the threads).
+//! `xrpo verify`: JSON lines in, one verdict per line out, in input order (formats and
+//! examples in [`AFTER_HELP`], shown by `xrpo verify --help`). All lines are read first
+//! and verified in parallel (`RAYON_NUM_THREADS` caps the threads).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -24,8 +12,44 @@ use xrpo_reward::code::{CodeConfig, CodeTests, CodeVerifier, StdioCase};
 use xrpo_reward::math::{MathConfig, MathVerifier};
 use xrpo_reward::{Reference, Verdict, Verifier, VerifyError};
 
+use crate::jsonl;
+
+/// The input and output formats, with one example per kind, after `--help`'s options.
+const AFTER_HELP: &str = r#"INPUT (JSON lines, one response per line; blank lines are skipped):
+  math (the default kind; "kind": "math" optional):
+    {"response": "…", "answer": "…"}
+  code, assert style (HumanEval-like; "prefix" optional, prepended to the response):
+    {"kind": "code", "prefix": "…", "response": "…", "tests": "def check(candidate): …",
+     "entry_point": "…"}
+  code, stdio style (each case's input on stdin, its output compared with stdout):
+    {"kind": "code", "response": "…", "stdio": [{"input": "…", "output": "…"}, …]}
+  Any line may carry an "id" (any JSON value), echoed in its output line. Code runs in
+  the sandbox of xrpo_reward::code at the configured isolation level (--code-config);
+  where that level is unavailable, code lines fail (fail closed).
+
+OUTPUT (one JSON line per non-blank input line, in input order):
+  {"correct": bool, "reward": 0 or 1, "extracted": "…" or null, "reason": "…",
+   "outcome": "correct" | "wrong" | "unverifiable", "detail": "…", "id": …}
+  detail: present when the verifier has one; for code it names the isolation level in
+  force ("isolation=namespaces; …") and the failing case. A line that cannot be read
+  (bad JSON, a missing field, invalid UTF-8) or verified becomes
+  {"error": "…", "line": N}, also on stderr; the other lines are still verified and the
+  exit status is non-zero at the end.
+
+EXAMPLES (each input is one line):
+  math:
+    $ echo '{"id": 1, "response": "so the total is \\boxed{42}", "answer": "42"}' | xrpo verify
+    {"correct":true,"extracted":"42","id":1,"outcome":"correct","reason":"passed","reward":1}
+  code, assert style:
+    $ echo '{"kind": "code", "prefix": "def add(a, b):\n", "response": "    return a + b\n", "tests": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}' | xrpo verify
+    {"correct":true,"detail":"isolation=namespaces; all tests passed","extracted":"    return a + b\n","outcome":"correct","reason":"passed","reward":1}
+  code, stdio:
+    $ echo '{"kind": "code", "response": "```python\nprint(int(input()) * 2)\n```", "stdio": [{"input": "4\n", "output": "8\n"}]}' | xrpo verify
+    {"correct":true,"detail":"isolation=namespaces; 1/1 cases passed","extracted":"print(int(input()) * 2)\n","outcome":"correct","reason":"passed","reward":1}"#;
+
 /// Arguments of `xrpo verify`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// JSON-lines input file; standard input when absent or `-`.
     #[arg(short, long)]
@@ -161,6 +185,11 @@ fn verdict_json(id: &Option<Value>, v: &Verdict) -> Value {
         "reason": v.reason,
         "outcome": v.outcome,
     });
+    // The detail says what the verifier saw (for code, the isolation level in force and
+    // the failing case); math verdicts usually have none.
+    if !v.detail.is_empty() {
+        out["detail"] = json!(v.detail);
+    }
     if let Some(id) = id {
         out["id"] = id.clone();
     }
@@ -204,14 +233,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         _ => Box::new(BufReader::new(std::io::stdin().lock())),
     };
     // Read every line first (numbered from 1, blank lines skipped).
-    let mut lines: Vec<(usize, Result<Job, String>)> = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("reading input line {}", i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        lines.push((i + 1, parse_line(&line)));
-    }
+    let input_name = match args.input.as_deref() {
+        Some(p) if p.as_os_str() != "-" => p.display().to_string(),
+        _ => "standard input".to_owned(),
+    };
+    let lines: Vec<(usize, Result<Job, String>)> = jsonl::read_lines(reader)
+        .with_context(|| format!("reading {input_name}"))?
+        .into_iter()
+        .map(|l| (l.number, l.text.and_then(|t| parse_line(&t))))
+        .collect();
 
     // Verify the well-formed lines in parallel; results come back in order.
     let jobs: Vec<(&str, &Reference)> = lines
@@ -237,14 +267,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
             Err(msg) => Err(msg.clone()),
         };
-        match result {
-            Ok(value) => writeln!(out, "{value}")?,
-            Err(msg) => {
-                failed += 1;
-                eprintln!("line {line_no}: {msg}");
-                writeln!(out, "{}", json!({ "error": msg, "line": line_no }))?;
-            }
-        }
+        failed += usize::from(jsonl::write_result(&mut out, *line_no, result)?);
     }
     out.flush()?;
     if failed > 0 {

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn run_verify(input: &str, extra: &[&str]) -> (Vec<Value>, String, bool) {
+fn run_verify(input: impl AsRef<[u8]>, extra: &[&str]) -> (Vec<Value>, String, bool) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_xrpo"))
         .arg("verify")
         .args(extra)
@@ -20,7 +20,7 @@ fn run_verify(input: &str, extra: &[&str]) -> (Vec<Value>, String, bool) {
         .stdin
         .take()
         .expect("stdin piped")
-        .write_all(input.as_bytes())
+        .write_all(input.as_ref())
     {
         assert_eq!(
             e.kind(),
@@ -134,4 +134,27 @@ fn math_config_file_is_applied_and_checked() {
     assert!(!ok, "unknown config keys are rejected");
     assert!(stderr.contains("precison"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn invalid_utf8_line_fails_alone() {
+    let mut input = b"{\"response\": \"\\\\boxed{4}\", \"answer\": \"4\"}\n".to_vec();
+    // A Latin-1 encoded "é" inside an otherwise good line.
+    input.extend_from_slice(b"{\"response\": \"caf\xe9 \\\\boxed{4}\", \"answer\": \"4\"}\n");
+    input.extend_from_slice(b"{\"response\": \"\\\\boxed{5}\", \"answer\": \"4\"}\n");
+    let (lines, stderr, ok) = run_verify(&input, &[]);
+    assert!(!ok, "a bad line must fail the run");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["correct"], true, "{}", lines[0]);
+    assert_eq!(lines[1]["line"], 2, "{}", lines[1]);
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("UTF-8"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2]["correct"], false, "{}", lines[2]);
+    assert!(stderr.contains("line 2:"), "{stderr}");
 }

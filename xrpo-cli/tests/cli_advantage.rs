@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn xrpo(args: &[&str], stdin: &str) -> Output {
+fn xrpo(args: &[&str], stdin: impl AsRef<[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_xrpo"))
         .arg("advantage")
         .args(args)
@@ -21,7 +21,7 @@ fn xrpo(args: &[&str], stdin: &str) -> Output {
         .stdin
         .take()
         .expect("stdin is piped")
-        .write_all(stdin.as_bytes())
+        .write_all(stdin.as_ref())
     {
         assert_eq!(
             e.kind(),
@@ -265,5 +265,33 @@ fn example_file_runs_clean() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(stdout_lines(&out).len(), text.lines().count());
+    }
+}
+
+#[test]
+fn invalid_utf8_line_fails_alone_in_both_modes() {
+    // Line 2 holds bytes that are not UTF-8 (a Latin-1 "é" and a lone continuation
+    // byte); lines 1 and 3 are good groups and must still get their advantages.
+    let input: &[u8] =
+        b"{\"rewards\": [1, 0]}\n{\"rewards\": [1, \xe9\x80]}\n{\"rewards\": [0, 1]}\n";
+    for args in [&["--estimator", "grpo"][..], &["--scale", "batch"][..]] {
+        let out = xrpo(args, input);
+        assert!(
+            !out.status.success(),
+            "{args:?}: a bad line must fail the run"
+        );
+        let lines = stdout_lines(&out);
+        assert_eq!(lines.len(), 3, "{args:?}: one output line per input line");
+        // [1, 0] → ±1/std: a positive first advantage, a negative second (sign only:
+        // the values are checked elsewhere).
+        let first = advantages(&lines[0]);
+        assert!(first[0] > 0.0 && first[1] < 0.0, "{args:?}: {first:?}");
+        assert_eq!(lines[1]["line"], 2, "{args:?}: {}", lines[1]);
+        let msg = lines[1]["error"].as_str().unwrap_or_default();
+        assert!(msg.contains("UTF-8"), "{args:?}: {msg}");
+        let third = advantages(&lines[2]);
+        assert!(third[0] < 0.0 && third[1] > 0.0, "{args:?}: {third:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("line 2:"), "{args:?}: {stderr}");
     }
 }

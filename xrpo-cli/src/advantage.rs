@@ -2,7 +2,7 @@
 //! the `xrpo-advantage` estimators. Thin plumbing: parsing, field-named errors, output.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -170,40 +170,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// `--scale batch`: the std spans every line, so parse everything, shape the valid
 /// groups as one batch, then print one line per input line (errors in place).
 fn run_batch_wide(
-    mut input: Box<dyn BufRead>,
-    out: impl Write,
+    input: Box<dyn BufRead>,
+    mut out: impl Write,
     shaper: &dyn AdvantageShaper,
     needs_logprob: bool,
     stats: &mut ShapingStats,
 ) -> anyhow::Result<bool> {
-    let mut text = String::new();
-    input.read_to_string(&mut text).context("reading input")?;
-    // Same line numbering and blank-line skipping as `jsonl::for_each_line`.
-    let parsed: Vec<Result<Group, String>> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| parse_group(l, needs_logprob))
+    let lines = jsonl::read_lines(input).context("reading input")?;
+    let parsed: Vec<(usize, Result<Group, String>)> = lines
+        .into_iter()
+        .map(|l| {
+            let group = l.text.and_then(|t| parse_group(&t, needs_logprob));
+            (l.number, group)
+        })
         .collect();
-    let groups: Vec<&Group> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let groups: Vec<&Group> = parsed.iter().filter_map(|(_, p)| p.as_ref().ok()).collect();
     let batch = Batch::from_groups(groups.iter().copied())
         .context("with --scale batch, give `lengths` on every line or on none")?;
     let shaped = shaper.shape(&batch)?;
     *stats = shaped.stats;
     let flat = shaped.advantages.to_vec();
     let mut next_group = 0usize;
-    let mut results = parsed.into_iter().map(|p| {
-        p.map(|_| {
+    let mut failed = false;
+    for (line_no, group) in parsed {
+        let result = group.map(|_| {
             let range = batch.group_range(next_group);
             next_group += 1;
             advantages_line(&flat[range])
-        })
-    });
-    jsonl::for_each_line(Cursor::new(text.as_bytes()), out, |_| {
-        // Invariant: `for_each_line` visits exactly the non-blank lines parsed above.
-        results
-            .next()
-            .unwrap_or_else(|| Err("internal: line count changed".to_owned()))
-    })
+        });
+        failed |= jsonl::write_result(&mut out, line_no, result)?;
+    }
+    out.flush()?;
+    Ok(failed)
 }
 
 /// `{"advantages": [...]}` with each f32 written in its shortest round-trip form

@@ -36,9 +36,14 @@ fn run_verify(lines: &[Value], extra: &[&str]) -> (Vec<Value>, String, bool) {
 }
 
 /// A code config file accepting the weakest level, so the test runs on any Linux box.
+/// Each call gets its own file (tests run in parallel and remove theirs).
 fn permissive_config() -> std::path::PathBuf {
-    let path =
-        std::env::temp_dir().join(format!("xrpo-cli-verify-code-{}.json", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(
+        "xrpo-cli-verify-code-{}-{n}.json",
+        std::process::id()
+    ));
     std::fs::write(
         &path,
         r#"{"min_isolation": "rlimits", "limits": {"timeout_ms": 3000}}"#,
@@ -187,4 +192,91 @@ fn code_lines_fail_closed_without_the_required_isolation() {
     let error = values[0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("sandbox unavailable"), "{error}");
     assert_eq!(values[1]["reason"], "passed");
+}
+
+/// The verdict's `detail` reaches the output, so the isolation level in force is visible.
+#[test]
+fn detail_names_the_isolation_level_in_force() {
+    let lines = [
+        json!({"kind": "code", "response": "print(int(input()) + 1)",
+               "stdio": [{"input": "1\n", "output": "2\n"}]}),
+        json!({"kind": "code", "response": "print(3)",
+               "stdio": [{"input": "", "output": "2"}]}),
+    ];
+    let config = permissive_config();
+    let (out, stderr, ok) = run_verify(&lines, &["--code-config", config.to_str().unwrap()]);
+    std::fs::remove_file(&config).ok();
+    assert!(ok, "{stderr}");
+    for o in &out {
+        let detail = o["detail"].as_str().unwrap_or_default();
+        let level = detail
+            .strip_prefix("isolation=")
+            .and_then(|rest| rest.split(';').next())
+            .unwrap_or_default();
+        assert!(
+            ["rlimits", "namespaces"].contains(&level),
+            "no isolation level in {o}"
+        );
+    }
+    assert_eq!(out[1]["reward"], 0);
+    assert!(
+        out[1]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("case"),
+        "a failing case is described: {}",
+        out[1]
+    );
+}
+
+/// `xrpo verify --help` documents both formats, and each of its examples prints what the
+/// help says it prints (the isolation level aside: it depends on the machine).
+#[test]
+fn help_shows_the_formats_and_its_examples_hold() {
+    let help = Command::new(env!("CARGO_BIN_EXE_xrpo"))
+        .args(["verify", "--help"])
+        .output()
+        .expect("xrpo runs");
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).expect("utf-8 help");
+    for needle in [
+        "INPUT",
+        "OUTPUT",
+        "\"answer\"",
+        "\"entry_point\"",
+        "\"stdio\"",
+        "detail",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+    let lines: Vec<&str> = help.lines().collect();
+    let mut examples = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(cmd) = line.trim().strip_prefix("$ echo '") else {
+            continue;
+        };
+        let input = cmd
+            .strip_suffix("' | xrpo verify")
+            .expect("an example pipes one quoted line into xrpo verify");
+        let shown: Value = serde_json::from_str(lines[i + 1].trim()).expect("JSON output line");
+        let config = permissive_config();
+        let (out, stderr, ok) = run_verify(
+            &[serde_json::from_str(input).expect("example input is JSON")],
+            &["--code-config", config.to_str().unwrap()],
+        );
+        std::fs::remove_file(&config).ok();
+        assert!(ok, "{input}: {stderr}");
+        let (mut got, mut want) = (out[0].clone(), shown);
+        let strip_level = |v: &mut Value| {
+            if let Some(d) = v.get("detail").and_then(Value::as_str) {
+                let rest = d.split_once("; ").map_or(d, |(_, r)| r).to_string();
+                v["detail"] = Value::String(rest);
+            }
+        };
+        strip_level(&mut got);
+        strip_level(&mut want);
+        assert_eq!(got, want, "example {input}");
+        examples += 1;
+    }
+    assert_eq!(examples, 3, "math, assert-style and stdio examples");
 }

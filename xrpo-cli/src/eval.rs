@@ -75,6 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         overrides.push(format!("device={}", serde_json::Value::String(d.clone())));
     }
     overrides.extend(args.set.iter().cloned());
+    crate::preflight::run_or_checkpoint(&args.checkpoint)?;
     let trainer = Trainer::open_checkpoint(&args.checkpoint, &overrides)
         .with_context(|| format!("opening {}", args.checkpoint.display()))?;
     if let Some(w) = &args.weights {

@@ -76,6 +76,9 @@ fn print_eval(name: &str, e: &EvalReport) {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut trainer = if let Some(dir) = &args.resume {
+        if let Some(device) = &args.device {
+            xrpo_train::device::parse(device).with_context(|| format!("--device {device}"))?;
+        }
         Trainer::resume_on(dir, args.steps, args.device.as_deref())
             .with_context(|| format!("resuming {}", dir.display()))?
     } else {
@@ -124,8 +127,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 out.display()
             );
         }
-        Trainer::new(config, &out)
-            .with_context(|| format!("starting a run in {}", out.display()))?
+        // Nothing is created before the model and the device are known to be there.
+        crate::preflight::model_and_device(&config.model, &config.device)?;
+        let new_dirs = crate::preflight::NewDirs::before_creating(&out);
+        match Trainer::new(config, &out) {
+            Ok(trainer) => trainer,
+            Err(err) => {
+                new_dirs.remove_if_empty();
+                return Err(
+                    anyhow::Error::new(err).context(format!("starting a run in {}", out.display()))
+                );
+            }
+        }
     };
     let quiet = args.quiet;
     let cfg = trainer.config().clone();

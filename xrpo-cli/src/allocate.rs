@@ -206,7 +206,9 @@ fn parse_prompts(items: Vec<Value>) -> anyhow::Result<Vec<PromptIn>> {
     Ok(prompts)
 }
 
-/// Allocates one phase; returns per-prompt extra rollouts and priorities.
+/// Allocates one phase; returns per-prompt extra rollouts and priorities. The one place
+/// that names the allocator: other allocator families (a future `--kind`) are chosen
+/// here, with `parse_input` reading their config.
 fn allocate(input: &Input) -> anyhow::Result<xrpo_alloc::Allocation> {
     let clock = input.config.clock;
     let mut allocator = XrpoAllocator::new(input.config.clone()).context("config")?;
