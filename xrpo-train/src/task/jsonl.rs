@@ -98,14 +98,18 @@ pub fn load(path: &Path) -> Result<Vec<Problem>, TaskError> {
     parse(&text, &shown)
 }
 
+/// A task's name: its file's stem.
+fn task_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "jsonl".into())
+}
+
 /// A task set for evaluation only: every row of `eval` is an eval problem and the train
 /// split is empty (`xrpo eval --task FILE.jsonl`).
 pub fn load_eval_task(eval: &Path) -> Result<TaskSet, TaskError> {
     let eval_set = load(eval)?;
-    let name = eval
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "jsonl".into());
+    let name = task_name(eval);
     if eval_set.is_empty() {
         return Err(TaskError::Empty {
             name,
@@ -141,10 +145,7 @@ pub fn load_task(train: &Path, eval: Option<&Path>, eval_share: f64) -> Result<T
             .into_iter()
             .partition(|p| !in_eval_split(&p.prompt, eval_share)),
     };
-    let name = train
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "jsonl".into());
+    let name = task_name(train);
     if train_set.is_empty() {
         return Err(TaskError::Empty {
             name,

@@ -55,11 +55,7 @@ impl Trainer {
         let task = build_task(&config.task, config.seed, TaskUse::Train)?;
         let components = Components::from_config(&config, &task)?;
         let trainer = Self::with_components(config, out, task, components)?;
-        let json = serde_json::to_string_pretty(&trainer.config)
-            .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        trainer
-            .run_dir
-            .write_atomic("config.json", json.as_bytes())?;
+        trainer.write_config()?;
         Ok(trainer)
     }
 
@@ -143,11 +139,7 @@ impl Trainer {
             trainer.load_checkpoint(&ckpt)?;
         }
         trainer.run_dir.truncate_metrics(trainer.step)?;
-        let json = serde_json::to_string_pretty(&trainer.config)
-            .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        trainer
-            .run_dir
-            .write_atomic("config.json", json.as_bytes())?;
+        trainer.write_config()?;
         Ok(trainer)
     }
 
@@ -183,6 +175,13 @@ impl Trainer {
             .load_safetensors(&ckpt.join("model.safetensors"))?;
         trainer.step = super::checkpoint::read_state(&ckpt)?.step;
         Ok(trainer)
+    }
+
+    /// Writes the resolved config to the run's `config.json`.
+    fn write_config(&self) -> Result<(), TrainError> {
+        let json = serde_json::to_string_pretty(&self.config)
+            .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+        self.run_dir.write_atomic("config.json", json.as_bytes())
     }
 
     /// Every step record in the run's `metrics.jsonl` (all of them, across resumes).
