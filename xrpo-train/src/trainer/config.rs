@@ -362,6 +362,9 @@ fn alloc_without_n_fixed<S: serde::Serializer>(
     let mut value = serde_json::to_value(alloc).map_err(serde::ser::Error::custom)?;
     if let Some(map) = value.as_object_mut() {
         map.remove("n_fixed");
+        // `None` fields (`n_base`, `n_max`) are left out: TOML has no null, and absent
+        // reads back as their default, `None`.
+        map.retain(|_, v| !v.is_null());
     }
     value.serialize(serializer)
 }
