@@ -3,7 +3,7 @@
     python python/benches/bench.py [--cli target/release/xrpo] [--trl]
 
 1. verify_batch of 10k math answers vs the `xrpo verify` CLI on the same input
-   (build the CLI first: cargo build --release -p xrpo-train --bin xrpo); the CLI time is
+   (build the CLI first: cargo build --release -p xrpo-cli --bin xrpo); the CLI time is
    the whole process (read JSON lines, verify in parallel, write), the Python time is
    the verify_batch call alone, both best of 3.
 2. xrpo.advantages for 1M responses (groups of 16) from numpy: best of 5.

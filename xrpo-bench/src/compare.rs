@@ -556,9 +556,9 @@ pub fn run_one(
         let t = Instant::now();
         let r = trainer.train_step()?;
         train_seconds += t.elapsed().as_secs_f64();
-        rollouts += r.metrics.get("alloc/rollouts").copied().unwrap_or(0.0);
+        rollouts += r.metrics.alloc.rollouts;
         let step = r.step;
-        records.push(r.metrics);
+        records.push(r.metrics.to_map());
         if step.is_multiple_of(config.eval_every) || step == steps {
             let p = evaluate(&trainer, rollouts)?;
             log(&format!(
@@ -662,7 +662,7 @@ mod tests {
         c.arms = sweep_arms(Sweep::NovClip, true);
         c.validate().unwrap();
         let cfg = c.run_config(&c.arms[2], 3, Path::new("w")).unwrap();
-        assert_eq!(cfg.lambda_novelty, 2.5);
+        assert_eq!(cfg.advantage_config().unwrap().novelty.lambda_novelty, 2.5);
         assert_eq!(cfg.seed, 3);
         assert_eq!(cfg.warmup.cache.as_deref(), Some(Path::new("w")));
     }

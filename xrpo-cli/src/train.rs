@@ -205,8 +205,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "train   [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
     );
     pb.set_position(trainer.steps_done());
-    trainer.run_steps(cfg.steps, &mut |r| {
-        let get = |k: &str| r.metrics.get(k).copied().unwrap_or(f64::NAN);
+    xrpo_train::trainer::install_interrupt_handler()?;
+    let end = trainer.run_steps(cfg.steps, &mut |r| {
+        let get = |k: &str| r.metrics.get(k).unwrap_or(f64::NAN);
         let msg = format!(
             "reward {:.3}  zero-std {:.2}  seeded {:.0}  len {:.1}",
             get("reward"),
@@ -221,6 +222,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         pb.set_message(msg);
     })?;
     pb.finish_and_clear();
+    if end == xrpo_train::trainer::RunEnd::Interrupted {
+        eprintln!(
+            "interrupted after step {}: checkpoint saved; continue with `xrpo train --resume {}`",
+            trainer.steps_done(),
+            trainer.run_dir().root().display()
+        );
+        return Ok(ExitCode::from(130));
+    }
 
     let after = if cfg.eval.after {
         let e = trainer.evaluate()?;

@@ -44,7 +44,9 @@
 #![deny(missing_docs)]
 
 pub mod code;
+mod exact;
 pub mod math;
 mod verifier;
 
+pub use exact::{AnswerExtraction, ExactAnswerVerifier};
 pub use verifier::{Outcome, Reason, Reference, Verdict, Verifier, VerifyError};

@@ -13,7 +13,8 @@ use crate::error::SeedError;
 use crate::index::VectorIndex;
 use crate::lexical::{LexicalEmbedder, text_fingerprint};
 use crate::seeder::{
-    ExemplarSeeder, PromptId, Provenance, RecordOutcome, Refusal, SeededPrompt, UsedExemplar,
+    ExemplarSeeder, PromptId, Provenance, RecordOutcome, Refusal, SeededPrompt, SeederState,
+    UsedExemplar, describe_embedding,
 };
 use crate::template::{SolutionCap, TokenCounter, truncate_solution};
 
@@ -644,5 +645,34 @@ impl ExemplarSeeder for ExemplarBank {
             messages,
             exemplars: used,
         }))
+    }
+
+    fn state(&self) -> SeederState {
+        SeederState::Bank {
+            embedding: self.embedder.kind(),
+            bank: Box::new(ExemplarBank::state(self)),
+        }
+    }
+
+    fn restore(&mut self, state: &SeederState) -> Result<(), SeedError> {
+        match state {
+            SeederState::Bank { embedding, bank } if *embedding == self.embedder.kind() => {
+                let mut restored = Self::from_state((**bank).clone(), Arc::clone(&self.embedder))?;
+                restored.counter = self.counter.clone();
+                *self = restored;
+                Ok(())
+            }
+            other => Err(SeedError::IncompatibleState {
+                expected: format!(
+                    "an exemplar bank ({})",
+                    describe_embedding(&self.embedder.kind())
+                ),
+                found: other.describe(),
+            }),
+        }
+    }
+
+    fn exemplar_count(&self) -> usize {
+        self.len
     }
 }

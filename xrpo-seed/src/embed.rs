@@ -3,7 +3,8 @@
 use crate::error::EmbedError;
 
 /// What kind of vector an [`Embedder`] produces; fixed for the embedder's lifetime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EmbeddingKind {
     /// Sparse non-negative term weights over feature ids `0..dims` (lexical embedders).
     /// The bank keeps an inverted index and applies IDF weighting itself (see

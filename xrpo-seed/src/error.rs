@@ -119,4 +119,15 @@ pub enum SeedError {
         /// The duplicated id.
         prompt_id: PromptId,
     },
+    /// Occurs when [`ExemplarSeeder::restore`](crate::ExemplarSeeder::restore) gets a
+    /// state written by another kind of seeder, or by a bank whose embeddings differ from
+    /// this bank's (a dense bank's state restored into a lexical bank, or another vector
+    /// size): retrieval would silently change, so the state is refused.
+    #[error("seeder state is from {found}, but this seeder is {expected}")]
+    IncompatibleState {
+        /// What this seeder is (kind and embedding).
+        expected: String,
+        /// What wrote the state.
+        found: String,
+    },
 }

@@ -99,6 +99,6 @@ pub use index::SparseWeighting;
 pub use lexical::{LexicalConfig, LexicalEmbedder, normalize_text, text_fingerprint};
 pub use seeder::{
     ExemplarSeeder, NullSeeder, PromptId, Provenance, RecordOutcome, Refusal, SeededPrompt,
-    UsedExemplar,
+    SeederState, UsedExemplar,
 };
 pub use template::{ChatMessage, SolutionCap, TemplateConfig, TokenCounter, truncate_solution};

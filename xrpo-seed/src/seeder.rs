@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bank::BankState;
+use crate::embed::EmbeddingKind;
 use crate::error::SeedError;
 use crate::template::ChatMessage;
 
@@ -135,6 +137,69 @@ pub trait ExemplarSeeder: Send {
         prompt_id: &PromptId,
         prompt: &str,
     ) -> Result<Option<SeededPrompt>, SeedError>;
+
+    /// The seeder's whole state, for a checkpoint (like
+    /// `RolloutAllocator::state` in xrpo-alloc).
+    fn state(&self) -> SeederState;
+
+    /// Restores a state written by [`state`](Self::state) of a seeder of the same kind,
+    /// keeping this seeder's own embedder and token counter.
+    ///
+    /// # Errors
+    /// [`SeedError::IncompatibleState`] when another kind of seeder (or a bank with other
+    /// embeddings) wrote it; the state's own errors (version, duplicates) otherwise.
+    fn restore(&mut self, state: &SeederState) -> Result<(), SeedError>;
+
+    /// Exemplars stored (0 for a seeder without a bank), for metrics.
+    fn exemplar_count(&self) -> usize {
+        0
+    }
+}
+
+/// What [`ExemplarSeeder::state`] returns: enough to restore the seeder as itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum SeederState {
+    /// A seeder without state ([`NullSeeder`]).
+    Empty,
+    /// An [`ExemplarBank`](crate::ExemplarBank): its entries and the kind of embedding
+    /// its index was built from (a restore into a bank with another embedder is refused).
+    Bank {
+        /// The embedder's vector kind and size.
+        embedding: EmbeddingKind,
+        /// The bank's state.
+        bank: Box<BankState>,
+    },
+    /// A user seeder's state in its own encoding.
+    Custom {
+        /// The seeder's name (checked on restore by the seeder itself).
+        seeder: String,
+        /// Its encoded state.
+        data: String,
+    },
+}
+
+impl SeederState {
+    /// A short description for error messages (`"an exemplar bank (sparse, 65536
+    /// features)"`).
+    pub fn describe(&self) -> String {
+        match self {
+            SeederState::Empty => "a seeder without state".into(),
+            SeederState::Bank { embedding, .. } => {
+                format!("an exemplar bank ({})", describe_embedding(embedding))
+            }
+            SeederState::Custom { seeder, .. } => format!("seeder `{seeder}`"),
+        }
+    }
+}
+
+/// `"sparse, 65536 features"` / `"dense, 384 dimensions"`.
+pub(crate) fn describe_embedding(kind: &EmbeddingKind) -> String {
+    match kind {
+        EmbeddingKind::Sparse { dims } => format!("sparse, {dims} features"),
+        EmbeddingKind::Dense { dim } => format!("dense, {dim} dimensions"),
+    }
 }
 
 /// A seeder that stores nothing and never seeds (the "no seeding" ablation).
@@ -154,5 +219,19 @@ impl ExemplarSeeder for NullSeeder {
 
     fn seed(&mut self, _: &PromptId, _: &str) -> Result<Option<SeededPrompt>, SeedError> {
         Ok(None)
+    }
+
+    fn state(&self) -> SeederState {
+        SeederState::Empty
+    }
+
+    fn restore(&mut self, state: &SeederState) -> Result<(), SeedError> {
+        match state {
+            SeederState::Empty => Ok(()),
+            other => Err(SeedError::IncompatibleState {
+                expected: SeederState::Empty.describe(),
+                found: other.describe(),
+            }),
+        }
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use xrpo_seed::{ExemplarBank, ExemplarSeeder, PromptId, Provenance};
+use xrpo_train::task::TaskUse;
 use xrpo_train::task::arithmetic::{
     self, ArithmeticConfig, GLYPH_LEVEL, LEVEL_GLYPH, PUZZLE_GLYPHS, PuzzleOp, glyph_puzzle,
 };
@@ -67,7 +68,7 @@ fn level_8_is_subtraction_under_the_hash_glyph_with_disjoint_splits() {
 fn level_8_stays_out_of_the_warmup() {
     let config = TrainConfig::default();
     assert!(config.task.arithmetic.levels.contains(&GLYPH_LEVEL));
-    let task = build_task(&config).unwrap();
+    let task = build_task(&config.task, config.seed, TaskUse::Train).unwrap();
     let warm = arithmetic::warmup_problems(&task, &config.task.arithmetic);
     assert!(!warm.is_empty());
     assert!(warm.iter().all(|p| !p.prompt.contains(LEVEL_GLYPH)));
@@ -141,7 +142,7 @@ fn puzzle_share_is_validated_by_name() {
 #[test]
 fn level_8_eval_prompts_retrieve_level_8_training_exemplars_only() {
     let config = TrainConfig::default();
-    let task = build_task(&config).unwrap();
+    let task = build_task(&config.task, config.seed, TaskUse::Train).unwrap();
     let mut bank = ExemplarBank::lexical(config.seed_bank.clone()).unwrap();
     bank.block_texts(task.eval.iter().map(|p| p.prompt.as_str()));
     for p in &task.train {

@@ -203,11 +203,12 @@ fn default_config_roundtrips_through_json_and_toml() {
 /// its context.
 #[test]
 fn seeded_warmup_examples_hold_two_other_solved_prompts() {
+    use xrpo_train::task::TaskUse;
     use xrpo_train::task::arithmetic;
     use xrpo_train::trainer::{build_task, seeded_warmup_prompts};
     let config = TrainConfig::default();
     assert_eq!(config.seed_bank.k, 2);
-    let task = build_task(&config).unwrap();
+    let task = build_task(&config.task, config.seed, TaskUse::Train).unwrap();
     let pool: Vec<_> = arithmetic::warmup_problems(&task, &config.task.arithmetic)
         .into_iter()
         .cloned()
@@ -274,4 +275,187 @@ fn warmup_fewshot_share_is_validated_by_name() {
         .unwrap();
     c.validate().unwrap();
     assert_eq!(TrainConfig::default().warmup.fewshot_share, 0.6);
+}
+
+/// μ inner epochs exist: with `num_iterations` = 1 every update is on-policy (ratio 1, no
+/// token clipped: `clip_ratio/*` exactly 0, one update per step); with μ = 4 the later
+/// passes see π_θ ≠ π_old and the clip binds on some step (`clip_ratio/region_mean` > 0),
+/// and `steps_per_generation` multiplies the updates.
+#[test]
+fn inner_epochs_make_the_clip_bind() {
+    let run = |mu: usize, spg: usize| {
+        let dir = tmp(&format!("mu{mu}-spg{spg}"));
+        let mut c = small_config(Algorithm::Grpo, 3);
+        // Enough warm-up for groups with both outcomes (non-zero advantages), and a
+        // learning rate that moves the tiny policy within one step.
+        c.warmup.steps = 150;
+        c.optim.lr = 1e-2;
+        c.num_iterations = mu;
+        c.steps_per_generation = spg;
+        let mut t = Trainer::new(c, &dir).unwrap();
+        t.warmup(&mut |_, _| {}).unwrap();
+        t.run_steps(3, &mut |_| {}).unwrap();
+        let m = metrics_without_time(&dir);
+        std::fs::remove_dir_all(&dir).ok();
+        m
+    };
+    let value = |m: &BTreeMap<String, serde_json::Value>, k: &str| m[k].as_f64().unwrap();
+    let on_policy = run(1, 1);
+    for m in &on_policy {
+        assert_eq!(value(m, "updates"), 1.0);
+        for k in [
+            "clip_ratio/low_mean",
+            "clip_ratio/high_mean",
+            "clip_ratio/region_mean",
+        ] {
+            assert_eq!(value(m, k), 0.0, "{k} with μ = 1");
+        }
+    }
+    let informative = on_policy
+        .iter()
+        .filter(|m| value(m, "frac_reward_zero_std") < 1.0)
+        .count();
+    assert!(
+        informative > 0,
+        "the warm-up left no group with a learning signal"
+    );
+    let inner = run(4, 1);
+    assert!(inner.iter().all(|m| value(m, "updates") == 4.0));
+    let clipped = inner
+        .iter()
+        .map(|m| value(m, "clip_ratio/region_mean"))
+        .fold(0.0, f64::max);
+    assert!(clipped > 0.0, "μ = 4 never clipped: {inner:?}");
+    let split = run(2, 2);
+    assert!(split.iter().all(|m| value(m, "updates") == 4.0));
+}
+
+/// A run killed before its first checkpoint resumes from the start in its own directory
+/// (the refusal to start a fresh run there says to `--resume`, which must then work).
+#[test]
+fn a_run_without_a_checkpoint_resumes_from_the_start() {
+    let dir = tmp("no-ckpt");
+    let mut c = small_config(Algorithm::Grpo, 3);
+    c.warmup.steps = 0;
+    let mut t = Trainer::new(c, &dir).unwrap();
+    t.train_step().unwrap();
+    drop(t); // killed: metrics.jsonl has a line, no checkpoint was written
+    assert!(dir.join("metrics.jsonl").is_file());
+    assert!(!dir.join("checkpoints/latest").exists());
+    let mut t = Trainer::resume(&dir, None).unwrap();
+    assert_eq!(t.steps_done(), 0);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap(),
+        "",
+        "lines of the lost steps are dropped"
+    );
+    t.run_steps(3, &mut |_| {}).unwrap();
+    assert_eq!(metrics_without_time(&dir).len(), 3);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `xrpo eval --task FILE.jsonl` uses the file as train and eval file: evaluation must
+/// take every row as an eval row instead of failing on an empty train split.
+#[test]
+fn a_jsonl_file_evaluates_as_its_own_eval_split() {
+    let dir = tmp("eval-jsonl");
+    let mut c = small_config(Algorithm::Grpo, 1);
+    c.warmup.steps = 0;
+    let mut t = Trainer::new(c, &dir).unwrap();
+    t.run_steps(1, &mut |_| {}).unwrap();
+    drop(t);
+    let file = dir.join("probe.jsonl");
+    std::fs::write(
+        &file,
+        "{\"prompt\":\"1+2=\",\"answer\":\"3\"}\n{\"prompt\":\"4+4=\",\"answer\":\"8\"}\n\
+         {\"prompt\":\"2*3=\",\"answer\":\"6\"}\n",
+    )
+    .unwrap();
+    let path = serde_json::Value::String(file.display().to_string());
+    let overrides = [
+        "task.kind=\"jsonl\"".to_string(),
+        format!("task.train_file={path}"),
+        format!("task.eval_file={path}"),
+    ];
+    let t = Trainer::open_checkpoint(&dir, &overrides).unwrap();
+    assert_eq!(t.task().eval.len(), 3);
+    assert!(t.task().train.is_empty());
+    let report = t.evaluate().unwrap();
+    assert_eq!(report.summary.prompts, 3);
+    // A typo'd path is an error that creates nothing.
+    let typo = dir.join("no-such-run");
+    assert!(Trainer::open_checkpoint(&typo, &[]).is_err());
+    assert!(!typo.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The `advantage` table is xrpo-advantage's `AdvantageConfig` (RLOO and the std scale
+/// reachable from a run config); old keys still read, or fail naming the new key.
+#[test]
+fn advantage_table_and_old_keys() {
+    let dir = tmp("adv-cfg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("run.toml");
+    // Old top-level λ/κ (as in config.json of older runs) fold into the preset.
+    std::fs::write(&file, "lambda_novelty = 1.0\nkappa_clip = 0.25\n").unwrap();
+    let c = TrainConfig::from_file(&file).unwrap();
+    let a = c.advantage_config().unwrap();
+    assert_eq!(
+        (a.novelty.lambda_novelty, a.novelty.kappa_clip),
+        (1.0, 0.25)
+    );
+    assert!(a.novelty.enabled);
+    // RLOO with batch std from a file.
+    std::fs::write(
+        &file,
+        "algorithm = \"grpo\"\n[advantage]\nestimator = \"rloo\"\nscale = \"batch\"\n",
+    )
+    .unwrap();
+    let c = TrainConfig::from_file(&file).unwrap();
+    let a = c.advantage_config().unwrap();
+    assert_eq!(a.estimator, xrpo_advantage::Estimator::Rloo);
+    assert_eq!(a.scale, xrpo_advantage::StdScale::Batch);
+    // An old key next to the table names the new one.
+    std::fs::write(
+        &file,
+        "lambda_novelty = 1.0\n[advantage]\nestimator = \"grpo\"\n",
+    )
+    .unwrap();
+    let err = TrainConfig::from_file(&file)
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("advantage.novelty.lambda_novelty"),
+        "{err}"
+    );
+    // `alloc.n_fixed` is read as `n_fixed`, and a conflict names both.
+    std::fs::write(&file, "[alloc]\nn_fixed = 6\n").unwrap();
+    assert_eq!(TrainConfig::from_file(&file).unwrap().n_fixed, 6);
+    std::fs::write(&file, "n_fixed = 4\n[alloc]\nn_fixed = 6\n").unwrap();
+    let err = TrainConfig::from_file(&file).unwrap_err().to_string();
+    assert!(
+        err.contains("alloc.n_fixed") && err.contains("n_fixed"),
+        "{err}"
+    );
+    // Overrides: one field of the table keeps the preset's others; presets differ.
+    let mut c = TrainConfig {
+        algorithm: Algorithm::DrGrpo,
+        ..TrainConfig::default()
+    };
+    c.apply_overrides(&["advantage.novelty.kappa_clip=0.1".into()])
+        .unwrap();
+    let a = c.advantage_config().unwrap();
+    assert_eq!(a.estimator, xrpo_advantage::Estimator::DrGrpo);
+    assert!(!a.novelty.enabled);
+    assert_eq!(a.novelty.kappa_clip, 0.1);
+    let mut c = TrainConfig::default();
+    c.apply_overrides(&["lambda_novelty=0.5".into(), "alloc.n_fixed=6".into()])
+        .unwrap();
+    assert_eq!(c.advantage_config().unwrap().novelty.lambda_novelty, 0.5);
+    assert_eq!(c.n_fixed, 6);
+    // The resolved config stores `n_fixed` once.
+    let json = serde_json::to_value(&c).unwrap();
+    assert!(json["alloc"].get("n_fixed").is_none());
+    std::fs::remove_dir_all(&dir).ok();
 }

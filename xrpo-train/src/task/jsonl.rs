@@ -98,6 +98,33 @@ pub fn load(path: &Path) -> Result<Vec<Problem>, TaskError> {
     parse(&text, &shown)
 }
 
+/// A task's name: its file's stem.
+fn task_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "jsonl".into())
+}
+
+/// A task set for evaluation only: every row of `eval` is an eval problem and the train
+/// split is empty (`xrpo eval --task FILE.jsonl`).
+pub fn load_eval_task(eval: &Path) -> Result<TaskSet, TaskError> {
+    let eval_set = load(eval)?;
+    let name = task_name(eval);
+    if eval_set.is_empty() {
+        return Err(TaskError::Empty {
+            name,
+            split: "eval",
+        });
+    }
+    let set = TaskSet {
+        name,
+        train: Vec::new(),
+        eval: eval_set,
+    };
+    set.check_disjoint()?;
+    Ok(set)
+}
+
 /// A task set from a training file and either an eval file or, without one, a hash split
 /// of the training file (`eval_share` of the prompts go to eval).
 pub fn load_task(train: &Path, eval: Option<&Path>, eval_share: f64) -> Result<TaskSet, TaskError> {
@@ -118,10 +145,7 @@ pub fn load_task(train: &Path, eval: Option<&Path>, eval_share: f64) -> Result<T
             .into_iter()
             .partition(|p| !in_eval_split(&p.prompt, eval_share)),
     };
-    let name = train
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "jsonl".into());
+    let name = task_name(train);
     if train_set.is_empty() {
         return Err(TaskError::Empty {
             name,

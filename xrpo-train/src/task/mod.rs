@@ -25,14 +25,19 @@
 //! ```
 
 pub mod arithmetic;
-mod exact;
+mod config;
 pub mod jsonl;
 pub mod word_problems;
 
 use serde::{Deserialize, Serialize};
 use xrpo_reward::Reference;
 
-pub use exact::{AnswerExtraction, ExactAnswerVerifier};
+pub use config::{TaskConfig, TaskKind, TaskUse, VerifierKind, build_task};
+/// Moved to xrpo-reward; re-exported here for existing users.
+pub use xrpo_reward::{AnswerExtraction, ExactAnswerVerifier};
+
+/// Moved to [`crate::rng`]; re-exported here for existing users.
+pub use crate::rng::SplitMix64;
 
 /// One problem: what the policy is asked and what its response is checked against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,34 +159,4 @@ pub fn fnv1a(text: &str) -> u64 {
 /// Independent of seeds and sizes, so a prompt never changes split.
 pub fn in_eval_split(prompt: &str, eval_share: f64) -> bool {
     (fnv1a(prompt) % 10_000) < (eval_share * 10_000.0).round() as u64
-}
-
-/// SplitMix64: a tiny, fully specified generator so generated tasks stay identical across
-/// versions of `rand`.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// Seeds the generator.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform integer in `lo..=hi` (`lo <= hi`).
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        debug_assert!(lo <= hi);
-        let span = (hi - lo) as u64 + 1;
-        lo + (self.next_u64() % span) as i64
-    }
-    /// Uniform float in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }

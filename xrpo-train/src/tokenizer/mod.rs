@@ -57,6 +57,31 @@ pub trait TextTokenizer: Send + Sync {
     fn apply_chat_template(&self, user: &str) -> String;
     /// Whether [`apply_chat_template`](TextTokenizer::apply_chat_template) changes text.
     fn is_chat(&self) -> bool;
+
+    /// Token ids of a prompt as the policy sees it: `text` in the chat template when the
+    /// model has one, BOS first when it expects one.
+    fn encode_prompt(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
+        let rendered = self.apply_chat_template(text);
+        let mut ids = Vec::new();
+        if let Some(bos) = self.bos_id() {
+            ids.push(bos);
+        }
+        ids.extend(self.encode(&rendered)?);
+        Ok(ids)
+    }
+
+    /// When a sampled response ends: at an EOS id, and for plain (non-chat) models also
+    /// at the first newline (their answers are one line).
+    fn stop_condition(&self) -> crate::sampler::StopCondition {
+        crate::sampler::StopCondition {
+            eos_ids: self.eos_ids().to_vec(),
+            stop_strings: if self.is_chat() {
+                Vec::new()
+            } else {
+                vec!["\n".to_string()]
+            },
+        }
+    }
 }
 
 impl<T: TextTokenizer + ?Sized> TextTokenizer for Box<T> {

@@ -1,77 +1,23 @@
-//! The pluggable pieces of a step, built from the config or handed in by the user.
+//! The pluggable pieces of a step, built from the config (the algorithm's
+//! [`Preset`](super::Preset) and the explicit tables) or handed in by the user.
 
-use xrpo_advantage::{AdvantageShaper, DrGrpo, Grpo, NoveltySharpening, StdScale};
+use std::sync::Arc;
+
+use xrpo_advantage::AdvantageShaper;
 use xrpo_alloc::{
     AllocatorState, Error as AllocError, FixedAllocator, PhasePlan, PromptStats, RolloutAllocator,
     XrpoAllocator,
 };
-use xrpo_reward::Verifier;
+use xrpo_reward::{AnswerExtraction, ExactAnswerVerifier, Verifier};
 use xrpo_seed::{
-    BankState, ExemplarBank, ExemplarSeeder, NullSeeder, PromptId, Provenance, RecordOutcome,
-    SeedError, SeededPrompt,
+    ExemplarBank, ExemplarSeeder, NullSeeder, PromptId, Provenance, SeedConfig, SeedError,
 };
 
-use crate::loss::{Aggregation, PolicyLoss, SequenceClipLoss, TokenClipLoss};
-use crate::task::{AnswerExtraction, ExactAnswerVerifier, Problem};
+use crate::loss::{PolicyLoss, SequenceClipLoss, TokenClipLoss};
+use crate::task::{Problem, TaskSet, VerifierKind};
 
 use super::TrainError;
-use super::config::{Algorithm, Host, TrainConfig, VerifierKind};
-
-/// An [`ExemplarSeeder`] whose state can be checkpointed (as JSON).
-pub trait StatefulSeeder: ExemplarSeeder {
-    /// The state to checkpoint.
-    fn save_state(&self) -> Result<serde_json::Value, TrainError>;
-    /// Restores a checkpointed state.
-    fn load_state(&mut self, state: serde_json::Value) -> Result<(), TrainError>;
-    /// Number of stored exemplars (0 for seeders without a bank).
-    fn bank_len(&self) -> usize {
-        0
-    }
-}
-
-impl StatefulSeeder for ExemplarBank {
-    fn save_state(&self) -> Result<serde_json::Value, TrainError> {
-        serde_json::to_value(self.state()).map_err(|e| TrainError::Checkpoint(e.to_string()))
-    }
-    fn load_state(&mut self, state: serde_json::Value) -> Result<(), TrainError> {
-        let state: BankState =
-            serde_json::from_value(state).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        *self = ExemplarBank::lexical_from_state(state)
-            .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        Ok(())
-    }
-    fn bank_len(&self) -> usize {
-        self.len()
-    }
-}
-
-/// The "no seeding" ablation with an empty state.
-#[derive(Debug, Default)]
-pub struct NoSeeding(NullSeeder);
-
-impl ExemplarSeeder for NoSeeding {
-    fn record(
-        &mut self,
-        id: &PromptId,
-        prompt: &str,
-        solution: &str,
-        provenance: Provenance,
-    ) -> Result<RecordOutcome, SeedError> {
-        self.0.record(id, prompt, solution, provenance)
-    }
-    fn seed(&mut self, id: &PromptId, prompt: &str) -> Result<Option<SeededPrompt>, SeedError> {
-        self.0.seed(id, prompt)
-    }
-}
-
-impl StatefulSeeder for NoSeeding {
-    fn save_state(&self) -> Result<serde_json::Value, TrainError> {
-        Ok(serde_json::Value::Null)
-    }
-    fn load_state(&mut self, _: serde_json::Value) -> Result<(), TrainError> {
-        Ok(())
-    }
-}
+use super::config::{AllocatorKind, TrainConfig};
 
 /// The "no allocation" ablation: XRPO's phase plan, but each later phase's budget is
 /// spread evenly over prompts (round-robin from the lowest index, respecting `n_max`)
@@ -134,13 +80,20 @@ impl RolloutAllocator for UniformPhasedAllocator {
     }
 }
 
+/// Builds an empty exemplar bank from seeding settings: the one place that decides the
+/// embedder, used for the training bank, the warm-up's exemplars and the eval's.
+pub type BankFactory = Arc<dyn Fn(SeedConfig) -> Result<ExemplarBank, SeedError> + Send + Sync>;
+
 /// Everything a step calls through a trait. Build with [`Components::from_config`] or
 /// assemble your own.
 pub struct Components {
     /// How many rollouts each prompt gets, per phase.
     pub allocator: Box<dyn RolloutAllocator + Send>,
-    /// The exemplar bank (or the no-seeding ablation).
-    pub seeder: Box<dyn StatefulSeeder>,
+    /// The exemplar seeder (checkpointed through `ExemplarSeeder::state`).
+    pub seeder: Box<dyn ExemplarSeeder>,
+    /// Builds the curated banks of warm-up and eval exemplars (default: the lexical
+    /// bank); set it with the training bank's embedder to retrieve the same way.
+    pub bank_factory: BankFactory,
     /// Scores responses.
     pub verifier: Box<dyn Verifier>,
     /// Rewards → advantages.
@@ -158,28 +111,35 @@ impl std::fmt::Debug for Components {
     }
 }
 
+/// The lexical bank ([`ExemplarBank::lexical`]): the default [`BankFactory`].
+pub fn lexical_bank_factory() -> BankFactory {
+    Arc::new(ExemplarBank::lexical)
+}
+
 impl Components {
-    /// The components `config.algorithm` names, at equal rollout budget.
-    pub fn from_config(config: &TrainConfig, eval: &[Problem]) -> Result<Self, TrainError> {
-        let algo = config.algorithm;
+    /// The components the config's algorithm preset and explicit tables name, at equal
+    /// rollout budget. `task.eval`'s prompts are blocked from the exemplar bank.
+    pub fn from_config(config: &TrainConfig, task: &TaskSet) -> Result<Self, TrainError> {
+        let preset = config.algorithm.preset(config.host);
         let alloc_cfg = config.alloc_config();
         let comp = |e: &dyn std::fmt::Display| TrainError::Component(e.to_string());
-        let allocator: Box<dyn RolloutAllocator + Send> = if algo.allocates() {
-            Box::new(XrpoAllocator::new(alloc_cfg).map_err(|e| comp(&e))?)
-        } else if algo.phased() {
-            Box::new(UniformPhasedAllocator::new(
+        let allocator: Box<dyn RolloutAllocator + Send> = match preset.allocator {
+            AllocatorKind::Xrpo => Box::new(XrpoAllocator::new(alloc_cfg).map_err(|e| comp(&e))?),
+            AllocatorKind::UniformPhased => Box::new(UniformPhasedAllocator::new(
                 alloc_cfg.plan().map_err(|e| comp(&e))?,
-            ))
-        } else {
-            Box::new(FixedAllocator::new(config.n_fixed).map_err(|e| comp(&e))?)
+            )),
+            AllocatorKind::Fixed => {
+                Box::new(FixedAllocator::new(config.n_fixed).map_err(|e| comp(&e))?)
+            }
         };
-        let seeder: Box<dyn StatefulSeeder> = if algo.seeds() {
-            let mut bank = ExemplarBank::lexical(config.seed_bank.clone()).map_err(|e| comp(&e))?;
+        let bank_factory = lexical_bank_factory();
+        let seeder: Box<dyn ExemplarSeeder> = if preset.seeding {
+            let mut bank = bank_factory(config.seed_bank.clone()).map_err(|e| comp(&e))?;
             // Leakage guard: eval prompts never become exemplars.
-            bank.block_texts(eval.iter().map(|p| p.prompt.as_str()));
+            bank.block_texts(task.eval.iter().map(|p| p.prompt.as_str()));
             Box::new(bank)
         } else {
-            Box::new(NoSeeding::default())
+            Box::new(NullSeeder)
         };
         let verifier: Box<dyn Verifier> = match config.task.verifier {
             VerifierKind::FirstLine => Box::new(ExactAnswerVerifier {
@@ -190,48 +150,22 @@ impl Components {
             }),
             VerifierKind::Math => Box::new(xrpo_reward::math::MathVerifier::default()),
         };
-        let base: Box<dyn AdvantageShaper + Send + Sync> = match algo {
-            Algorithm::DrGrpo => Box::new(DrGrpo),
-            _ => Box::new(
-                Grpo::new(StdScale::Group, xrpo_advantage::GRPO_STD_EPSILON)
-                    .map_err(|e| comp(&e))?,
-            ),
-        };
-        let shaper: Box<dyn AdvantageShaper + Send + Sync> = if algo.sharpens() {
-            Box::new(
-                NoveltySharpening::new(base, config.lambda_novelty, config.kappa_clip)
-                    .map_err(|e| comp(&e))?,
-            )
-        } else {
-            base
-        };
-        let sequence_level = match algo {
-            Algorithm::Gspo => true,
-            a if a.is_xrpo() => config.host == Host::Gspo,
-            _ => false,
-        };
+        let shaper = config.advantage_config()?.build().map_err(|e| comp(&e))?;
         let norm_len = Some(config.sampling.max_new_tokens);
-        let loss: Box<dyn PolicyLoss> = if sequence_level {
+        let aggregation = config.loss.aggregation.unwrap_or(preset.aggregation);
+        let loss: Box<dyn PolicyLoss> = if preset.sequence_level {
             Box::new(SequenceClipLoss {
                 eps_low: config.loss.gspo_eps_low,
                 eps_high: config.loss.gspo_eps_high,
-                aggregation: config
-                    .loss
-                    .aggregation
-                    .unwrap_or(Aggregation::SeqMeanTokenMean),
+                aggregation,
                 norm_len,
                 kl: config.loss.kl,
             })
         } else {
-            let default_agg = if algo == Algorithm::DrGrpo {
-                Aggregation::SeqMeanTokenSumNorm
-            } else {
-                Aggregation::TokenMean
-            };
             Box::new(TokenClipLoss {
                 eps_low: config.loss.eps_low,
                 eps_high: config.loss.eps_high,
-                aggregation: config.loss.aggregation.unwrap_or(default_agg),
+                aggregation,
                 norm_len,
                 kl: config.loss.kl,
             })
@@ -239,9 +173,48 @@ impl Components {
         Ok(Self {
             allocator,
             seeder,
+            bank_factory,
             verifier,
             shaper,
             loss,
         })
     }
+
+    /// A bank of curated exemplars: the gold solutions of `pool` (problems without one
+    /// are skipped), built by [`bank_factory`](Self::bank_factory) from `config`, with
+    /// `blocked`'s prompts refused. Warm-up and eval exemplars come from here.
+    pub fn curated_bank(
+        &self,
+        config: SeedConfig,
+        pool: &[Problem],
+        blocked: &[Problem],
+        source: &str,
+    ) -> Result<ExemplarBank, TrainError> {
+        curated_bank(&self.bank_factory, config, pool, blocked, source)
+    }
+}
+
+/// [`Components::curated_bank`] with an explicit factory.
+pub(crate) fn curated_bank(
+    factory: &BankFactory,
+    config: SeedConfig,
+    pool: &[Problem],
+    blocked: &[Problem],
+    source: &str,
+) -> Result<ExemplarBank, TrainError> {
+    let mut bank = factory(config)?;
+    bank.block_texts(blocked.iter().map(|p| p.prompt.as_str()));
+    for p in pool {
+        if let Some(solution) = &p.solution {
+            bank.record(
+                &PromptId::from(p.id.as_str()),
+                &p.prompt,
+                solution,
+                Provenance::Curated {
+                    source: Some(source.to_string()),
+                },
+            )?;
+        }
+    }
+    Ok(bank)
 }

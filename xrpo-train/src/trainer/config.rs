@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use xrpo_advantage::AdvantageConfig;
 use xrpo_alloc::XrpoConfig;
 use xrpo_seed::{SeedConfig, TemplateConfig};
 
@@ -10,7 +11,7 @@ use crate::loss::{Aggregation, KlPenalty};
 use crate::optim::AdamWConfig;
 use crate::sampler::SamplingConfig;
 use crate::task::arithmetic::ArithmeticConfig;
-use crate::task::word_problems::WordProblemConfig;
+use crate::task::{TaskConfig, TaskKind, VerifierKind};
 
 use super::TrainError;
 
@@ -61,41 +62,64 @@ impl Algorithm {
         }
     }
 
-    /// Whether XRPO's phased allocation by priority is on.
-    pub fn allocates(self) -> bool {
-        matches!(
-            self,
-            Algorithm::Xrpo | Algorithm::XrpoNoSeed | Algorithm::XrpoNoSharpen
-        )
+    /// The component settings this algorithm stands for (the `host` loss picks the
+    /// XRPO variants' clip level). Explicit config tables (`advantage`, `loss.*`)
+    /// override what they set.
+    pub fn preset(self, host: Host) -> Preset {
+        use Algorithm::*;
+        let xrpo = matches!(self, Xrpo | XrpoNoAlloc | XrpoNoSeed | XrpoNoSharpen);
+        let allocator = match self {
+            Xrpo | XrpoNoSeed | XrpoNoSharpen => AllocatorKind::Xrpo,
+            XrpoNoAlloc => AllocatorKind::UniformPhased,
+            Grpo | DrGrpo | Gspo => AllocatorKind::Fixed,
+        };
+        let mut advantage = xrpo_advantage::AdvantageConfig::default();
+        advantage.novelty.enabled = matches!(self, Xrpo | XrpoNoAlloc | XrpoNoSeed);
+        if self == DrGrpo {
+            advantage.estimator = xrpo_advantage::Estimator::DrGrpo;
+        }
+        let sequence_level = self == Gspo || (xrpo && host == Host::Gspo);
+        Preset {
+            allocator,
+            seeding: matches!(self, Xrpo | XrpoNoAlloc | XrpoNoSharpen),
+            advantage,
+            sequence_level,
+            aggregation: if sequence_level {
+                Aggregation::SeqMeanTokenMean
+            } else if self == DrGrpo {
+                Aggregation::SeqMeanTokenSumNorm
+            } else {
+                Aggregation::TokenMean
+            },
+        }
     }
-    /// Whether the step runs in several phases (XRPO and its ablations).
-    pub fn phased(self) -> bool {
-        self.is_xrpo()
-    }
+}
+
+/// How a step's rollouts are allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocatorKind {
+    /// `n_fixed` rollouts per prompt, one phase (GRPO).
+    Fixed,
+    /// XRPO's phases with priority-based allocation (`xrpo_alloc::XrpoAllocator`).
+    Xrpo,
+    /// XRPO's phases, later budgets spread evenly (the no-allocation ablation).
+    UniformPhased,
+}
+
+/// The component settings an [`Algorithm`] fills in ([`Algorithm::preset`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preset {
+    /// The allocator.
+    pub allocator: AllocatorKind,
     /// Whether in-context seeding is on.
-    pub fn seeds(self) -> bool {
-        matches!(
-            self,
-            Algorithm::Xrpo | Algorithm::XrpoNoAlloc | Algorithm::XrpoNoSharpen
-        )
-    }
-    /// Whether novelty sharpening is on.
-    pub fn sharpens(self) -> bool {
-        matches!(
-            self,
-            Algorithm::Xrpo | Algorithm::XrpoNoAlloc | Algorithm::XrpoNoSeed
-        )
-    }
-    /// Whether this is XRPO or one of its ablations.
-    pub fn is_xrpo(self) -> bool {
-        matches!(
-            self,
-            Algorithm::Xrpo
-                | Algorithm::XrpoNoAlloc
-                | Algorithm::XrpoNoSeed
-                | Algorithm::XrpoNoSharpen
-        )
-    }
+    pub seeding: bool,
+    /// The advantage estimator and sharpening (used unless the config has an
+    /// `advantage` table).
+    pub advantage: xrpo_advantage::AdvantageConfig,
+    /// Sequence-level ratio and clip (GSPO) instead of token-level.
+    pub sequence_level: bool,
+    /// Loss aggregation (used unless `loss.aggregation` is set).
+    pub aggregation: Aggregation,
 }
 
 /// The policy loss XRPO plugs into.
@@ -107,66 +131,6 @@ pub enum Host {
     Grpo,
     /// GSPO sequence-level clip.
     Gspo,
-}
-
-/// Which built-in or user task to train on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskKind {
-    /// [`crate::task::arithmetic`] (tiny model).
-    #[default]
-    Arithmetic,
-    /// [`crate::task::word_problems`] (chat models).
-    WordProblems,
-    /// A JSON-lines file ([`crate::task::jsonl`]).
-    Jsonl,
-}
-
-/// Which verifier scores responses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VerifierKind {
-    /// Exact match of the first line (tiny arithmetic). Default.
-    #[default]
-    FirstLine,
-    /// Exact match of the last integer.
-    LastInteger,
-    /// xrpo-reward's math verifier (extraction and symbolic equivalence).
-    Math,
-}
-
-/// Settings of the task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TaskConfig {
-    /// Which task. Default `arithmetic`.
-    pub kind: TaskKind,
-    /// Settings of the arithmetic family.
-    pub arithmetic: ArithmeticConfig,
-    /// Settings of the word problems.
-    pub word_problems: WordProblemConfig,
-    /// Training JSON-lines file (for `kind = "jsonl"`).
-    pub train_file: Option<PathBuf>,
-    /// Eval JSON-lines file; without one, `eval_share` of the training file is held out.
-    pub eval_file: Option<PathBuf>,
-    /// Share of a JSON-lines file held out for eval when no eval file is given. Default 0.1.
-    pub eval_share: f64,
-    /// How responses are verified. Default `first_line`.
-    pub verifier: VerifierKind,
-}
-
-impl Default for TaskConfig {
-    fn default() -> Self {
-        Self {
-            kind: TaskKind::Arithmetic,
-            arithmetic: ArithmeticConfig::default(),
-            word_problems: WordProblemConfig::default(),
-            train_file: None,
-            eval_file: None,
-            eval_share: 0.1,
-            verifier: VerifierKind::FirstLine,
-        }
-    }
 }
 
 /// Optimiser and schedule.
@@ -328,9 +292,19 @@ pub struct TrainConfig {
     /// n_fixed: rollouts per prompt of the GRPO baseline; the step budget is
     /// `B = n_fixed · |Q|` for every algorithm. Default 8.
     pub n_fixed: usize,
-    /// Write a checkpoint every this many steps (and at the end); 0 = only at the end.
-    /// Default 0.
+    /// Write a checkpoint every this many steps (and at the end, and when the run is
+    /// interrupted by SIGINT/SIGTERM); 0 = only at the end. Default 50: a killed run
+    /// loses at most 50 steps (a few seconds of the tiny model's RL).
     pub checkpoint_every: u64,
+    /// μ: passes over each step's rollouts (TRL's `num_iterations`). π_old is the policy
+    /// that sampled them, stored before the first update, so from the second pass on the
+    /// importance ratio moves away from 1 and the clip ranges bind. Default 1 (one
+    /// on-policy pass, as TRL).
+    pub num_iterations: usize,
+    /// Mini-batches each pass splits the step's rollouts into, one optimizer update each
+    /// (TRL's `steps_per_generation`): contiguous slices in prompt order. A step makes
+    /// `num_iterations × steps_per_generation` updates. Default 1.
+    pub steps_per_generation: usize,
     /// Sample completions written per step to `samples.jsonl`. Default 4.
     pub samples_per_step: usize,
     /// Sequences per forward/backward pass of the policy update; the gradient is
@@ -347,24 +321,80 @@ pub struct TrainConfig {
     pub optim: OptimConfig,
     /// Loss overrides.
     pub loss: LossConfig,
-    /// XRPO allocation (`n_fixed` is taken from the top level).
+    /// XRPO allocation. Its `n_fixed` is the top-level `n_fixed` (set there once; an
+    /// `alloc.n_fixed` key is read as `n_fixed` and not written back).
+    #[serde(serialize_with = "alloc_without_n_fixed")]
     pub alloc: XrpoConfig,
     /// XRPO seeding.
     pub seed_bank: SeedConfig,
-    /// Which context a seeded rollout's log-probs are computed on in the update: the
-    /// seeded prompt it was sampled from (`"seeded"`, on-policy, the spec's default) or
-    /// the plain prompt without exemplars (`"plain"`: the exemplar-aided success is
-    /// credited to the zero-shot context, an off-policy choice that aims at transfer to
-    /// zero-shot answers). Default `"seeded"`.
+    /// Which context a seeded rollout is scored on in the update: the plain prompt
+    /// without exemplars (`"plain"`, the spec's default since its §2 revision: the
+    /// exemplar-aided success is credited to the zero-shot context, which is what is
+    /// evaluated) or the seeded prompt it was sampled from (`"seeded"`, on-policy). The
+    /// one context is used for π_old's log-probs, the importance ratio and the novelty
+    /// score (see `trainer::step`). Default `"plain"`.
     pub seeded_update_context: SeededUpdateContext,
-    /// XRPO sharpening: λ_nov. Default 2.5.
-    pub lambda_novelty: f64,
-    /// XRPO sharpening: κ_clip. Default 0.5.
-    pub kappa_clip: f64,
+    /// The advantage step: xrpo-advantage's own [`AdvantageConfig`] (`estimator` =
+    /// `grpo` / `dr_grpo` / `rloo`, `scale` = `group` / `batch` / `none`, `epsilon`,
+    /// `novelty.{enabled, lambda_novelty, kappa_clip}`). Absent: the algorithm's preset
+    /// ([`Algorithm::preset`]). Default absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advantage: Option<AdvantageConfig>,
+    /// Old name of `advantage.novelty.lambda_novelty`, still read (from run
+    /// directories written before the `advantage` table); applies to the preset, and is
+    /// an error next to an `advantage` table. Default absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lambda_novelty: Option<f64>,
+    /// Old name of `advantage.novelty.kappa_clip`, read as `lambda_novelty` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kappa_clip: Option<f64>,
     /// Supervised warm-up.
     pub warmup: WarmupConfig,
     /// Evaluation.
     pub eval: EvalConfig,
+}
+
+/// Writes the `alloc` table without `n_fixed` (stored once, at the top level).
+fn alloc_without_n_fixed<S: serde::Serializer>(
+    alloc: &XrpoConfig,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut value = serde_json::to_value(alloc).map_err(serde::ser::Error::custom)?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("n_fixed");
+        // `None` fields (`n_base`, `n_max`) are left out: TOML has no null, and absent
+        // reads back as their default, `None`.
+        map.retain(|_, v| !v.is_null());
+    }
+    value.serialize(serializer)
+}
+
+/// Reads `alloc.n_fixed` as the top-level `n_fixed` (its one home): taken over when the
+/// top level does not set it, an error naming both when they differ.
+fn fold_alloc_n_fixed(tree: &mut serde_json::Value) -> Result<(), TrainError> {
+    let Some(root) = tree.as_object_mut() else {
+        return Ok(());
+    };
+    let Some(inner) = root
+        .get_mut("alloc")
+        .and_then(|a| a.as_object_mut())
+        .and_then(|a| a.remove("n_fixed"))
+    else {
+        return Ok(());
+    };
+    match root.get("n_fixed") {
+        Some(top) if top != &inner => Err(TrainError::Config {
+            key: "alloc.n_fixed".into(),
+            message: format!(
+                "{inner} differs from `n_fixed` = {top}: the rollout budget is set once, by \
+                 the top-level `n_fixed`"
+            ),
+        }),
+        _ => {
+            root.insert("n_fixed".into(), inner);
+            Ok(())
+        }
+    }
 }
 
 /// Context of a seeded rollout in the policy update (see
@@ -373,9 +403,9 @@ pub struct TrainConfig {
 #[serde(rename_all = "snake_case")]
 pub enum SeededUpdateContext {
     /// The seeded prompt (exemplars + problem) the rollout was sampled from: on-policy.
-    #[default]
     Seeded,
-    /// The problem alone, as asked zero-shot.
+    /// The problem alone, as asked zero-shot (the default).
+    #[default]
     Plain,
 }
 
@@ -408,7 +438,9 @@ impl Default for TrainConfig {
             steps: 300,
             prompts_per_step: 16,
             n_fixed: 8,
-            checkpoint_every: 0,
+            checkpoint_every: 50,
+            num_iterations: 1,
+            steps_per_generation: 1,
             samples_per_step: 4,
             micro_batch: 0,
             sampling: SamplingConfig {
@@ -431,14 +463,13 @@ impl Default for TrainConfig {
             },
             optim: OptimConfig::default(),
             loss: LossConfig::default(),
-            alloc: XrpoConfig {
-                n_fixed: 8,
-                ..XrpoConfig::default()
-            },
+            // `alloc.n_fixed` is not used (the top-level `n_fixed` is): left at its default.
+            alloc: XrpoConfig::default(),
             seed_bank,
-            seeded_update_context: SeededUpdateContext::Seeded,
-            lambda_novelty: xrpo_advantage::LAMBDA_NOVELTY,
-            kappa_clip: xrpo_advantage::KAPPA_CLIP,
+            seeded_update_context: SeededUpdateContext::Plain,
+            advantage: None,
+            lambda_novelty: None,
+            kappa_clip: None,
             warmup: WarmupConfig::default(),
             eval: EvalConfig::default(),
         }
@@ -474,7 +505,6 @@ impl TrainConfig {
                 ..OptimConfig::default()
             },
             alloc: XrpoConfig {
-                n_fixed: 4,
                 n_base: Some(2),
                 ..XrpoConfig::default()
             },
@@ -505,15 +535,19 @@ impl TrainConfig {
             path: path.to_path_buf(),
             source: e,
         })?;
-        let parsed = if path.extension().is_some_and(|e| e == "json") {
-            serde_json::from_str(&text).map_err(|e| e.to_string())
-        } else {
-            toml::from_str(&text).map_err(|e| e.to_string())
-        };
-        parsed.map_err(|message| TrainError::Config {
+        let parsed: Result<serde_json::Value, String> =
+            if path.extension().is_some_and(|e| e == "json") {
+                serde_json::from_str(&text).map_err(|e| e.to_string())
+            } else {
+                toml::from_str(&text).map_err(|e| e.to_string())
+            };
+        let bad = |message: String| TrainError::Config {
             key: path.display().to_string(),
             message,
-        })
+        };
+        let mut tree = parsed.map_err(bad)?;
+        fold_alloc_n_fixed(&mut tree).map_err(|e| bad(e.to_string()))?;
+        serde_json::from_value(tree).map_err(|e| bad(e.to_string()))
     }
 
     /// Applies `key=value` overrides (dotted keys, e.g. `optim.lr=3e-4`,
@@ -532,9 +566,40 @@ impl TrainConfig {
                 key: item.clone(),
                 message: "expected key=value".into(),
             })?;
-            let key = key.trim();
+            // `alloc.n_fixed` is an alias of `n_fixed` (stored once).
+            let key = match key.trim() {
+                "alloc.n_fixed" => "n_fixed",
+                k => k,
+            };
             let value: serde_json::Value = serde_json::from_str(raw.trim())
                 .unwrap_or_else(|_| serde_json::Value::String(raw.trim().to_string()));
+            let optional = ["advantage", "lambda_novelty", "kappa_clip"];
+            if let Some(root) = tree.as_object_mut() {
+                if optional.contains(&key) {
+                    // Keys that are absent unless set.
+                    root.insert(key.to_string(), serde_json::Value::Null);
+                } else if key.starts_with("advantage.")
+                    && root.get("advantage").is_none_or(|a| a.is_null())
+                {
+                    // Set one field of the `advantage` table: the rest from the preset.
+                    let current: TrainConfig = serde_json::from_value(serde_json::Value::Object(
+                        root.clone(),
+                    ))
+                    .map_err(|e| TrainError::Config {
+                        key: key.to_string(),
+                        message: e.to_string(),
+                    })?;
+                    let table = serde_json::to_value(current.advantage_config()?).map_err(|e| {
+                        TrainError::Config {
+                            key: key.to_string(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                    root.insert("advantage".into(), table);
+                    root.remove("lambda_novelty");
+                    root.remove("kappa_clip");
+                }
+            }
             let mut node = &mut tree;
             for part in key.split('.') {
                 node = node
@@ -584,6 +649,12 @@ impl TrainConfig {
                 format!("{} < 2: a group needs two rollouts", self.n_fixed),
             );
         }
+        if self.num_iterations == 0 {
+            return bad("num_iterations", "must be >= 1".into());
+        }
+        if self.steps_per_generation == 0 {
+            return bad("steps_per_generation", "must be >= 1".into());
+        }
         if self.sampling.max_new_tokens == 0 {
             return bad("sampling.max_new_tokens", "must be >= 1".into());
         }
@@ -617,12 +688,13 @@ impl TrainConfig {
             ("loss.eps_high", self.loss.eps_high),
             ("loss.gspo_eps_high", self.loss.gspo_eps_high),
             ("loss.kl.beta", self.loss.kl.beta),
-            ("lambda_novelty", self.lambda_novelty),
-            ("kappa_clip", self.kappa_clip),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(key, format!("{v} must be finite and >= 0"));
             }
+        }
+        if let Err(e) = self.advantage_config() {
+            return Err(e);
         }
         let mut alloc = self.alloc.clone();
         alloc.n_fixed = self.n_fixed;
@@ -654,6 +726,48 @@ impl TrainConfig {
             return bad("eval.k", "must be >= 1".into());
         }
         Ok(())
+    }
+
+    /// The advantage settings in force: the `advantage` table, or the algorithm's preset
+    /// with the old `lambda_novelty` / `kappa_clip` keys applied.
+    ///
+    /// # Errors
+    /// [`TrainError::Config`] naming the key when a value is out of range or an old key
+    /// sits next to an `advantage` table.
+    pub fn advantage_config(&self) -> Result<AdvantageConfig, TrainError> {
+        let old = [
+            ("lambda_novelty", self.lambda_novelty),
+            ("kappa_clip", self.kappa_clip),
+        ];
+        let config = match &self.advantage {
+            Some(a) => {
+                if let Some((key, _)) = old.iter().find(|(_, v)| v.is_some()) {
+                    return Err(TrainError::Config {
+                        key: (*key).into(),
+                        message: format!(
+                            "`{key}` is now `advantage.novelty.{key}`; set it there (the \
+                             config has an `advantage` table)"
+                        ),
+                    });
+                }
+                a.clone()
+            }
+            None => {
+                let mut a = self.algorithm.preset(self.host).advantage;
+                if let Some(v) = self.lambda_novelty {
+                    a.novelty.lambda_novelty = v;
+                }
+                if let Some(v) = self.kappa_clip {
+                    a.novelty.kappa_clip = v;
+                }
+                a
+            }
+        };
+        config.validate().map_err(|e| TrainError::Config {
+            key: "advantage".into(),
+            message: e.to_string(),
+        })?;
+        Ok(config)
     }
 
     /// The XRPO allocation config with `n_fixed` from the top level.

@@ -7,14 +7,17 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
-use xrpo_seed::{ExemplarBank, ExemplarSeeder, PromptId, Provenance};
+use xrpo_seed::{ExemplarBank, ExemplarSeeder, PromptId};
 
 use crate::eval::{EvalSummary, SampleOutcome, summarize};
 use crate::sampler::{self, SamplingConfig};
 use crate::task::Problem;
 
 use super::TrainError;
-use super::step::{Trainer, equivalent, mix_seed};
+use crate::rng::mix_seed;
+use crate::tokenizer::TextTokenizer;
+
+use super::trainer::{Trainer, equivalent};
 
 /// Prompts sampled per `generate` call during evaluation.
 const EVAL_CHUNK: usize = 256;
@@ -67,20 +70,12 @@ fn exemplar_bank(trainer: &Trainer) -> Result<Option<ExemplarBank>, TrainError> 
     }
     let mut cfg = trainer.config.seed_bank.clone();
     cfg.k = k;
-    let mut bank = ExemplarBank::lexical(cfg)?;
-    bank.block_texts(trainer.task.eval.iter().map(|p| p.prompt.as_str()));
-    for p in &trainer.task.train {
-        if let Some(solution) = &p.solution {
-            bank.record(
-                &PromptId::from(p.id.as_str()),
-                &p.prompt,
-                solution,
-                Provenance::Curated {
-                    source: Some(trainer.task.name.clone()),
-                },
-            )?;
-        }
-    }
+    let bank = trainer.components.curated_bank(
+        cfg,
+        &trainer.task.train,
+        &trainer.task.eval,
+        &trainer.task.name,
+    )?;
     Ok(Some(bank))
 }
 
@@ -95,7 +90,7 @@ pub(crate) fn evaluate(
         temperature,
         ..trainer.config.sampling.clone()
     };
-    let stop = trainer.stop_condition();
+    let stop = trainer.tokenizer.stop_condition();
     let decode = |ids: &[u32]| trainer.decode(ids);
     let mut rng = StdRng::seed_from_u64(mix_seed(trainer.config.seed, 0xe7a1, trainer.step));
     let mut jobs: Vec<(usize, Vec<u32>)> = Vec::with_capacity(problems.len() * k);

@@ -1,26 +1,41 @@
-//! The training loop: config, one XRPO step, warm-up, evaluation, the run directory,
-//! checkpoints and the final report.
+//! The training loop: config, one XRPO step as named stages, warm-up, evaluation, the
+//! run directory, checkpoints and the final report.
 //!
-//! One step ([`Trainer::train_step`]) follows the spec: phase 1 gives every prompt
-//! `n_base` rollouts → verify → seed the all-wrong groups with solved exemplars → phases
-//! 2..P hand out the rest of the budget by priority Π_q (through the
-//! [`xrpo_alloc::RolloutAllocator`]) → group advantages with novelty sharpening → one
-//! policy update. Verified successes enter the exemplar bank. Every component is a trait
-//! object in [`Components`], so any of them can be replaced.
+//! One step ([`Trainer::train_step`], `step.rs`) reads as the spec: **XRPO §1–2**
+//! [`collect_rollouts`] runs the phase loop (phase 1 gives every prompt `n_base`
+//! rollouts → verify → seed the groups the [`SeedTrigger`] picks, by default the
+//! all-wrong ones → phases 2..P hand out the rest of the budget by priority Π_q through
+//! the [`xrpo_alloc::RolloutAllocator`]) into a [`RolloutBatch`]; **XRPO §3** its
+//! advantage batch goes through the [`xrpo_advantage::AdvantageShaper`] (group
+//! advantages with novelty sharpening); the **host update** makes `num_iterations` (μ)
+//! passes of clipped policy gradient against π_old; **log** writes one
+//! [`StepMetrics`] line. Every component is a trait object in [`Components`], so any of
+//! them can be replaced.
+//!
+//! Modules: `config` ([`TrainConfig`], [`Algorithm::preset`]), `components`
+//! ([`Components`]), `trainer` ([`Trainer`] construction, resume, the step loop,
+//! interrupts), `rollouts` (§1–2 data), `step` (the stages), `update` (gradients, micro-
+//! batches), `metrics` ([`StepMetrics`]), `checkpoint` (save, load, atomic publishing,
+//! fallback), `run_dir`, `warmup`, `evaluate`, `report`.
 //!
 //! A run leaves a directory with the resolved `config.json`, `metrics.jsonl` (one line per
-//! step, TRL metric names plus `alloc/*`, `seed/*`, `time/*`), `samples.jsonl`,
-//! checkpoints (weights, optimiser, allocator and exemplar-bank state, data position;
-//! written atomically), `eval_before.json` / `eval_after.json`, and `report.md` with SVG
-//! plots. Randomness is derived from `(seed, step, phase)`, so a resumed run reproduces
-//! the uninterrupted one.
+//! step, TRL metric names plus `alloc/*`, `seed/*`, `advantage/*`, `time/*`),
+//! `samples.jsonl`, checkpoints (weights, optimiser, allocator and seeder state, data
+//! position; published atomically), `eval_before.json` / `eval_after.json`, and
+//! `report.md` with SVG plots. Randomness is derived from `(seed, step, phase)`, so a
+//! resumed run reproduces the uninterrupted one.
 
+mod checkpoint;
 mod components;
 mod config;
 mod evaluate;
+mod metrics;
 mod report;
+mod rollouts;
 mod run_dir;
 mod step;
+#[allow(clippy::module_inception)]
+mod trainer;
 mod update;
 mod warmup;
 
@@ -28,15 +43,23 @@ pub use warmup::{WarmupReport, seeded_warmup_prompts};
 
 use std::path::PathBuf;
 
-pub use components::{Components, NoSeeding, StatefulSeeder, UniformPhasedAllocator};
+pub use components::{BankFactory, Components, UniformPhasedAllocator, lexical_bank_factory};
 pub use config::{
-    Algorithm, EvalConfig, Host, LossConfig, OptimConfig, SeededUpdateContext, TaskConfig,
-    TaskKind, TrainConfig, VerifierKind, WarmupConfig, compact_template,
+    Algorithm, AllocatorKind, EvalConfig, Host, LossConfig, OptimConfig, Preset,
+    SeededUpdateContext, TrainConfig, WarmupConfig, compact_template,
 };
 pub use evaluate::EvalReport;
+pub use metrics::{AllocMetrics, SeedMetrics, StepMetrics, StepRecord, TimeMetrics};
 pub use report::svg_line_plot;
+pub use rollouts::{
+    AllWrongSoFar, Rollout, RolloutBatch, RolloutTimes, SeedTrigger, StepPrompt, UpdateRows,
+    collect_rollouts, mean_logprob,
+};
 pub use run_dir::RunDir;
-pub use step::{StepRecord, Trainer, build_task};
+pub use trainer::{RunEnd, Trainer, install_interrupt_handler, interrupt_requested};
+
+/// Moved to [`crate::task`]; re-exported here for existing users.
+pub use crate::task::{TaskConfig, TaskKind, VerifierKind, build_task};
 
 /// Errors of the trainer.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::step::{StepRecord, Trainer};
+use super::metrics::StepRecord;
+use super::trainer::Trainer;
 use super::{EvalReport, TrainError};
 
 /// A minimal SVG line plot of `ys` against `xs`.
@@ -71,7 +72,7 @@ impl Trainer {
         let series = |k: &str| -> Vec<f64> {
             records
                 .iter()
-                .map(|r| r.metrics.get(k).copied().unwrap_or(f64::NAN))
+                .map(|r| r.metrics.get(k).unwrap_or(f64::NAN))
                 .collect()
         };
         let plots = [

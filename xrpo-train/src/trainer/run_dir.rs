@@ -11,7 +11,7 @@ pub struct RunDir {
     root: PathBuf,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     move |source| TrainError::Io {
         path: path.to_path_buf(),
         source,
@@ -25,6 +25,13 @@ impl RunDir {
         Ok(Self {
             root: root.to_path_buf(),
         })
+    }
+
+    /// The directory `root`, which must exist (nothing is created).
+    pub fn open(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
     }
 
     /// The directory.
@@ -77,47 +84,6 @@ impl RunDir {
             write_atomic(&path, out.as_bytes())?;
         }
         Ok(())
-    }
-
-    /// Directory of the checkpoint after `step` updates.
-    pub fn checkpoint_dir(&self, step: u64) -> PathBuf {
-        self.root
-            .join("checkpoints")
-            .join(format!("step-{step:06}"))
-    }
-
-    /// The latest complete checkpoint, from the `checkpoints/latest` pointer.
-    pub fn latest_checkpoint(&self) -> Result<PathBuf, TrainError> {
-        let pointer = self.root.join("checkpoints").join("latest");
-        let name = std::fs::read_to_string(&pointer).map_err(|e| {
-            TrainError::Checkpoint(format!("no checkpoint in {}: {e}", self.root.display()))
-        })?;
-        let dir = self.root.join("checkpoints").join(name.trim());
-        if !dir.is_dir() {
-            return Err(TrainError::Checkpoint(format!(
-                "{} points to missing {}",
-                pointer.display(),
-                dir.display()
-            )));
-        }
-        Ok(dir)
-    }
-
-    /// Publishes a fully written temporary checkpoint directory as the one of `step`
-    /// and points `latest` at it; both are renames, so a crash leaves either the old or
-    /// the new checkpoint, never half of one.
-    pub fn publish_checkpoint(&self, tmp: &Path, step: u64) -> Result<PathBuf, TrainError> {
-        let dir = self.checkpoint_dir(step);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-        }
-        std::fs::rename(tmp, &dir).map_err(io(&dir))?;
-        let name = format!("step-{step:06}");
-        write_atomic(
-            &self.root.join("checkpoints").join("latest"),
-            name.as_bytes(),
-        )?;
-        Ok(dir)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The gradient of one policy update, whole-batch or in micro-batches.
 //!
-//! A whole-batch update keeps the autograd graph of every rollout alive at once; for
-//! SmolLM2 with 64 rollouts of ~120 tokens that is ~20 GiB. With a micro-batch size
+//! A whole-batch update keeps the autograd graph of every rollout alive at once (for
+//! SmolLM2 the memory is in BENCHMARKS.md, "Update memory"). With a micro-batch size
 //! `m`, the gradient is accumulated over forward/backward passes of at most `m`
 //! sequences each, and is the same gradient (up to f32 summation order) for *any* loss:
 //!
@@ -31,7 +31,7 @@ pub(crate) struct UpdateGrads {
     pub loss: f64,
     /// Clip fractions and KL.
     pub stats: LossStats,
-    /// Per-rollout training-forward log-probs (π_old = π_θ before the update), each row
+    /// Per-rollout training-forward log-probs of π_θ before this update, each row
     /// exactly as long as its completion.
     pub old_rows: Vec<Vec<f32>>,
 }
@@ -73,31 +73,44 @@ pub(crate) fn detached_rows(
     Ok(rows)
 }
 
-/// The loss gradient of one on-policy update (π_old = π_θ detached).
+/// The loss gradient of one update.
 ///
-/// `micro` = 0, or ≥ the number of rollouts, runs one forward/backward over the whole
-/// batch; otherwise see the module docs. `reference` holds π_ref's log-prob rows when a
-/// KL penalty is on.
+/// `old` holds π_old's log-prob rows (stored before a step's first update, so later
+/// inner epochs and mini-batches see a ratio ≠ 1); `None` means π_old = π_θ detached
+/// (one on-policy pass, ratio exactly 1). `micro` = 0, or ≥ the number of rollouts, runs
+/// one forward/backward over the whole batch; otherwise see the module docs.
+/// `reference` holds π_ref's log-prob rows when a KL penalty is on.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn policy_gradient(
     policy: &Policy,
     loss: &dyn PolicyLoss,
     contexts: &[Vec<u32>],
     completions: &[Vec<u32>],
     advantages: &[f32],
+    old: Option<&[Vec<f32>]>,
     reference: Option<&[Vec<f32>]>,
     micro: usize,
 ) -> Result<UpdateGrads, TrainError> {
     let device = policy.device().clone();
     let n = contexts.len();
     let adv = Tensor::new(advantages, &device)?;
+    // Rows are as long as their completions, so padded they line up with the policy's
+    // `[b, L]` log-probs (L = the longest completion).
     let reference = match reference {
+        Some(rows) => Some(padded(rows, &device)?.0),
+        None => None,
+    };
+    let stored_old = match old {
         Some(rows) => Some(padded(rows, &device)?.0),
         None => None,
     };
     if micro == 0 || micro >= n {
         let tl = policy.token_logprobs(contexts, completions)?;
-        // Both are padded to the longest completion, so `reference` lines up.
-        let old = tl.logprobs.detach();
+        let current = tl.logprobs.detach();
+        let old = match &stored_old {
+            Some(o) => o.to_dtype(current.dtype())?,
+            None => current.clone(),
+        };
         let out = loss.compute(&LossInputs {
             logprobs: &tl.logprobs,
             old_logprobs: &old,
@@ -105,7 +118,7 @@ pub(crate) fn policy_gradient(
             advantages: &adv,
             mask: &tl.mask,
         })?;
-        let old_rows = old
+        let old_rows = current
             .to_dtype(DType::F32)?
             .to_device(&Device::Cpu)?
             .to_vec2::<f32>()?
@@ -128,9 +141,13 @@ pub(crate) fn policy_gradient(
     let old_rows = detached_rows(policy, contexts, completions, micro)?;
     let (values, mask) = padded(&old_rows, &device)?;
     let leaf = Var::from_tensor(&values)?;
+    let old = match &stored_old {
+        Some(o) => o.to_dtype(values.dtype())?,
+        None => values.clone(),
+    };
     let out = loss.compute(&LossInputs {
         logprobs: leaf.as_tensor(),
-        old_logprobs: &values,
+        old_logprobs: &old,
         ref_logprobs: reference.as_ref(),
         advantages: &adv,
         mask: &mask,
@@ -232,9 +249,10 @@ mod tests {
         ];
         for (loss, with_ref) in &losses {
             let r = with_ref.then_some(reference.as_slice());
-            let whole = policy_gradient(&policy, loss.as_ref(), &ctx, &comps, &adv, r, 0)?;
+            let whole = policy_gradient(&policy, loss.as_ref(), &ctx, &comps, &adv, None, r, 0)?;
             for micro in [1, 3] {
-                let parts = policy_gradient(&policy, loss.as_ref(), &ctx, &comps, &adv, r, micro)?;
+                let parts =
+                    policy_gradient(&policy, loss.as_ref(), &ctx, &comps, &adv, None, r, micro)?;
                 assert!((whole.loss - parts.loss).abs() < 1e-5, "{}", loss.name());
                 let mut checked = 0;
                 for (name, v) in policy.named_vars() {
@@ -255,6 +273,57 @@ mod tests {
                 assert_eq!(checked, policy.named_vars().len());
             }
         }
+        Ok(())
+    }
+
+    /// With a stored π_old that differs from π_θ, the ratio moves off 1 and the clip
+    /// binds: shifting π_old's log-probs by ±0.5 (ratio e^{∓0.5}, far outside 1 ± 0.2)
+    /// clips every token whose advantage sign makes the clip active, and the stored rows
+    /// are used alike with and without micro-batches. With `old = None` nothing clips.
+    #[test]
+    fn a_stored_pi_old_makes_the_clip_bind() -> Result<(), TrainError> {
+        let policy = Policy::new_random(ModelConfig::tiny(), 5, &Device::Cpu)?;
+        let (ctx, comps, adv) = batch();
+        let loss = TokenClipLoss::default();
+        let fresh = policy_gradient(&policy, &loss, &ctx, &comps, &adv, None, None, 0)?;
+        assert_eq!(fresh.stats.clip_region, 0.0);
+        let current = detached_rows(&policy, &ctx, &comps, 0)?;
+        // π_old higher than π_θ (ratio e^-0.5 < 1 - ε): clipped where A < 0 (low side).
+        let higher: Vec<Vec<f32>> = current
+            .iter()
+            .map(|r| r.iter().map(|x| x + 0.5).collect())
+            .collect();
+        for micro in [0, 2] {
+            let g = policy_gradient(
+                &policy,
+                &loss,
+                &ctx,
+                &comps,
+                &adv,
+                Some(&higher),
+                None,
+                micro,
+            )?;
+            assert!(g.stats.clip_low > 0.0, "micro {micro}: {:?}", g.stats);
+            assert_eq!(g.stats.clip_high, 0.0, "micro {micro}");
+            assert!(g.stats.clip_region > 0.0);
+            assert!(
+                (g.loss - fresh.loss).abs() > 1e-6,
+                "the ratio changed the loss"
+            );
+        }
+        // π_old lower (ratio e^0.5 > 1 + ε): clipped where A > 0 (high side).
+        let lower: Vec<Vec<f32>> = current
+            .iter()
+            .map(|r| r.iter().map(|x| x - 0.5).collect())
+            .collect();
+        let g = policy_gradient(&policy, &loss, &ctx, &comps, &adv, Some(&lower), None, 0)?;
+        assert!(g.stats.clip_high > 0.0, "{:?}", g.stats);
+        assert_eq!(g.stats.clip_low, 0.0);
+        // π_old = π_θ given explicitly is the on-policy update.
+        let same = policy_gradient(&policy, &loss, &ctx, &comps, &adv, Some(&current), None, 0)?;
+        assert!((same.loss - fresh.loss).abs() < 1e-6);
+        assert_eq!(same.stats.clip_region, 0.0);
         Ok(())
     }
 }

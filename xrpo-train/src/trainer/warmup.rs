@@ -18,14 +18,16 @@
 
 use std::time::Instant;
 
-use xrpo_seed::{ExemplarBank, ExemplarSeeder, PromptId, Provenance, SeedConfig, SeededPrompt};
+use xrpo_seed::{ExemplarBank, ExemplarSeeder, PromptId, SeedConfig, SeededPrompt};
 
 use crate::optim::{AdamW, AdamWConfig, clip_grad_norm};
-use crate::task::{Problem, SplitMix64, arithmetic};
+use crate::rng::{SplitMix64, mix_seed};
+use crate::task::{Problem, TaskKind, arithmetic};
+use crate::tokenizer::TextTokenizer;
 
 use super::TrainError;
-use super::config::TaskKind;
-use super::step::{Trainer, mix_seed};
+use super::components::{curated_bank, lexical_bank_factory};
+use super::trainer::Trainer;
 
 /// What the warm-up did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -50,20 +52,21 @@ pub fn seeded_warmup_prompts(
     blocked: &[Problem],
     seed_config: &SeedConfig,
 ) -> Result<Vec<Option<SeededPrompt>>, TrainError> {
-    let mut bank = ExemplarBank::lexical(seed_config.clone())?;
-    bank.block_texts(blocked.iter().map(|p| p.prompt.as_str()));
-    for p in pool {
-        if let Some(solution) = &p.solution {
-            bank.record(
-                &PromptId::from(p.id.as_str()),
-                &p.prompt,
-                solution,
-                Provenance::Curated {
-                    source: Some("warmup".into()),
-                },
-            )?;
-        }
-    }
+    let bank = curated_bank(
+        &lexical_bank_factory(),
+        seed_config.clone(),
+        pool,
+        blocked,
+        "warmup",
+    )?;
+    seeded_renderings(bank, pool)
+}
+
+/// Each problem of `pool` seeded from `bank` (its own entry is never used).
+fn seeded_renderings(
+    mut bank: ExemplarBank,
+    pool: &[Problem],
+) -> Result<Vec<Option<SeededPrompt>>, TrainError> {
     pool.iter()
         .map(|p| Ok(bank.seed(&PromptId::from(p.id.as_str()), &p.prompt)?))
         .collect()
@@ -114,7 +117,13 @@ impl Trainer {
         }
         let eos = self.tokenizer.eos_ids().first().copied();
         let seeded: Vec<Option<String>> = if cfg.fewshot_share > 0.0 {
-            seeded_warmup_prompts(&pool, &self.task.eval, &self.config.seed_bank)?
+            let bank = self.components.curated_bank(
+                self.config.seed_bank.clone(),
+                &pool,
+                &self.task.eval,
+                "warmup",
+            )?;
+            seeded_renderings(bank, &pool)?
                 .into_iter()
                 .map(|s| s.map(|s| s.text))
                 .collect()

@@ -1,7 +1,19 @@
-//! A cheap exact-answer verifier for generated tasks.
+//! [`ExactAnswerVerifier`]: a cheap exact-answer verifier for generated tasks whose
+//! answers are one line or one integer.
+//!
+//! ```
+//! use xrpo_reward::{AnswerExtraction, ExactAnswerVerifier, Reference, Verifier};
+//!
+//! let v = ExactAnswerVerifier { extraction: AnswerExtraction::LastInteger };
+//! let gold = Reference::Math { answer: "12".into() };
+//! assert!(v.verify("so 12 apples are left.", &gold)?.correct());
+//! assert!(!v.verify("so 13 apples are left.", &gold)?.correct());
+//! # Ok::<(), xrpo_reward::VerifyError>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
-use xrpo_reward::{Outcome, Reason, Reference, Verdict, Verifier, VerifyError};
+
+use crate::{Outcome, Reason, Reference, Verdict, Verifier, VerifyError};
 
 /// Which part of a response is the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
