@@ -7,8 +7,8 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use xrpo_alloc::{
-    AllocConfig, AllocatorState, ExplorationClock, FixedAllocator, PromptStats, RolloutAllocator, StepRun,
-    VarianceEstimate, XrpoAllocator, XrpoConfig,
+    AllocConfig, AllocatorState, ExplorationClock, FixedAllocator, PromptStats, RolloutAllocator,
+    StepRun, VarianceEstimate, XrpoAllocator, XrpoConfig,
 };
 
 use crate::errors::{Count, detached, guard, value_err};

@@ -11,16 +11,19 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use serde_json::Value;
 use xrpo_alloc::{
-    AllocatorState, ExplorationClock, PromptStats, RolloutAllocator, XrpoAllocator, XrpoConfig,
+    AllocConfig, AllocKind, AllocatorState, ExplorationClock, PromptStats, RolloutAllocator,
+    XrpoAllocator,
 };
 
 const AFTER_HELP: &str = r#"INPUT (one JSON object):
   {
     "budget": 8,                       extra rollouts to hand out in this phase (integer >= 0)
-    "config": {"lambda": 0.1},         optional overrides of XrpoConfig: n_fixed, n_base,
-                                       n_max, phases, alpha, lambda, clock; unknown keys fail
-                                       (one phase is run: n_max, alpha, lambda and clock
-                                       shape it; the rest is only validated)
+    "config": {"lambda": 0.1},         optional overrides of the allocation config: kind,
+                                       n_fixed, n_base, n_max, phases, alpha, lambda, clock,
+                                       variance, retire_after, weight; unknown keys fail
+                                       (one phase is run: n_max, alpha, lambda, clock,
+                                       variance, retire_after and weight shape it; the rest
+                                       is only validated)
     "training_step": 12,               only with "clock": "training_steps": T (1-based step)
     "prompts": [                       per prompt: a unique id and its scored rewards so far
       {"id": "q1", "rewards": [1, 0, 1, 0]},
@@ -31,11 +34,18 @@ const AFTER_HELP: &str = r#"INPUT (one JSON object):
 OUTPUT (one JSON object, same prompt order):
   {"grants": [{"id": "q1", "extra": 8, "priority": 0.0461}, {"id": "q2", "extra": 0,
    "priority": 0.0421}], "granted": 8}
-  extra:    rollouts granted to the prompt, one at a time to the highest Π_q = Δ̂_q + φ_q,
+  extra:    rollouts granted to the prompt (--kind xrpo: one at a time to the highest
+            Π_q = Δ̂_q + φ_q; other kinds by their own rule, see ARCHITECTURE.md),
             never past n_max (counting the rewards given), so "granted" < budget when
             the caps bind.
   priority: Π_q at the moment of the prompt's last grant; for a prompt with no grant, its
-            Π_q at the end of the phase. null means +inf (fewer than 2 rewards).
+            Π_q at the end of the phase. null means +inf (fewer than 2 rewards), and
+            for the kinds other than xrpo (they have no Π_q).
+
+KINDS (--kind, or "kind" in config; default xrpo): xrpo (the paper's priority),
+  uniform_phased (even spread), dapo_filter (DAPO dynamic sampling: uniform groups first),
+  reinforce_ada (until a prompt has both outcomes), knapsack (max summed group value),
+  fixed (GRPO: one phase only, so no extra rollouts).
   T (clock "step_rollouts", the default) = number of rewards given + grants made so far.
 
 Unverifiable responses: leave them out of "rewards" (they are not a 0 reward).
@@ -50,6 +60,10 @@ EXAMPLE:
 pub struct Args {
     /// Read the JSON input from this file instead of stdin.
     pub input: Option<PathBuf>,
+    /// The allocator family member (overrides the input's `config.kind`): xrpo,
+    /// uniform_phased, dapo_filter, reinforce_ada, knapsack, fixed.
+    #[arg(long)]
+    pub kind: Option<String>,
     /// Pretty-print the output JSON.
     #[arg(long)]
     pub pretty: bool,
@@ -80,7 +94,7 @@ struct PromptIn {
 /// The parsed input.
 struct Input {
     budget: usize,
-    config: XrpoConfig,
+    config: AllocConfig,
     training_step: Option<u64>,
     prompts: Vec<PromptIn>,
 }
@@ -110,10 +124,10 @@ fn parse_input(text: &str) -> anyhow::Result<Input> {
         },
     };
     let config = match obj.remove("config") {
-        None | Some(Value::Null) => XrpoConfig::default(),
+        None | Some(Value::Null) => AllocConfig::default(),
         Some(Value::Object(map)) => parse_config(map)?,
         Some(v) => bail!(
-            "config: expected an object of XrpoConfig overrides, got {}",
+            "config: expected an object of allocation config overrides, got {}",
             kind(&v)
         ),
     };
@@ -141,14 +155,14 @@ fn parse_input(text: &str) -> anyhow::Result<Input> {
 }
 
 /// Parses the config overrides key by key, so that a type error names its field.
-fn parse_config(map: serde_json::Map<String, Value>) -> anyhow::Result<XrpoConfig> {
+fn parse_config(map: serde_json::Map<String, Value>) -> anyhow::Result<AllocConfig> {
     for (key, value) in &map {
         let single = Value::Object([(key.clone(), value.clone())].into_iter().collect());
-        if let Err(e) = serde_json::from_value::<XrpoConfig>(single) {
+        if let Err(e) = serde_json::from_value::<AllocConfig>(single) {
             bail!("config.{key}: {e}");
         }
     }
-    let config: XrpoConfig = serde_json::from_value(Value::Object(map)).context("config")?;
+    let config: AllocConfig = serde_json::from_value(Value::Object(map)).context("config")?;
     if let Err(xrpo_alloc::Error::InvalidConfig {
         field,
         value,
@@ -206,12 +220,23 @@ fn parse_prompts(items: Vec<Value>) -> anyhow::Result<Vec<PromptIn>> {
     Ok(prompts)
 }
 
-/// Allocates one phase; returns per-prompt extra rollouts and priorities. The one place
-/// that names the allocator: other allocator families (a future `--kind`) are chosen
-/// here, with `parse_input` reading their config.
+/// Allocates one phase; returns per-prompt extra rollouts and priorities (+∞ where the
+/// allocator has none). The one place that names the allocator: `config.kind` picks the
+/// family member, and only XRPO's allocator reports priorities and reads the clock.
 fn allocate(input: &Input) -> anyhow::Result<xrpo_alloc::Allocation> {
-    let clock = input.config.clock;
-    let mut allocator = XrpoAllocator::new(input.config.clone()).context("config")?;
+    let stats: Vec<PromptStats> = input.prompts.iter().map(|p| p.stats).collect();
+    if input.config.kind != AllocKind::Xrpo {
+        if input.training_step.is_some() {
+            bail!("training_step: only used by kind \"xrpo\" with clock \"training_steps\"");
+        }
+        let mut allocator = input.config.build().context("config")?;
+        let extra = allocator.allocate(&stats, input.budget)?;
+        let priority = vec![f64::INFINITY; extra.len()];
+        return Ok(xrpo_alloc::Allocation { extra, priority });
+    }
+    let config = input.config.xrpo_config();
+    let clock = config.clock;
+    let mut allocator = XrpoAllocator::new(config).context("config")?;
     match (clock, input.training_step) {
         (ExplorationClock::TrainingSteps, Some(t)) => {
             allocator.restore(&AllocatorState::new(XrpoAllocator::NAME, t - 1))?;
@@ -224,7 +249,6 @@ fn allocate(input: &Input) -> anyhow::Result<xrpo_alloc::Allocation> {
         }
         (ExplorationClock::StepRollouts, None) => {}
     }
-    let stats: Vec<PromptStats> = input.prompts.iter().map(|p| p.stats).collect();
     Ok(allocator.allocate_detailed(&stats, input.budget)?)
 }
 
@@ -242,7 +266,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .context("reading stdin")?;
         }
     }
-    let input = parse_input(&text)?;
+    let mut input = parse_input(&text)?;
+    if let Some(kind) = &args.kind {
+        input.config.kind = kind
+            .parse::<AllocKind>()
+            .map_err(|e| anyhow::anyhow!("--kind {kind}: {e}"))?;
+    }
     let out = allocate(&input)?;
     let output = Output {
         grants: input

@@ -233,3 +233,37 @@ fn reads_a_file_argument_and_pretty_prints() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/allocate.json"));
 }
+
+/// `--kind` reaches every member of the allocator family; DAPO's dynamic sampling gives
+/// its budget to the uniform (all-agreeing) groups first, which XRPO's priority does not.
+#[test]
+fn every_kind_is_selectable_and_dapo_feeds_uniform_groups() {
+    let input = r#"{"budget": 4, "config": {"n_fixed": 4},
+        "prompts": [{"id": "mixed", "rewards": [1, 0]}, {"id": "wrong", "rewards": [0, 0]}]}"#;
+    for kind in [
+        "xrpo",
+        "uniform_phased",
+        "dapo_filter",
+        "reinforce_ada",
+        "knapsack",
+    ] {
+        let out = run(&["--kind", kind], input);
+        assert!(
+            out.status.success(),
+            "--kind {kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(v["granted"], 4, "--kind {kind}: {v}");
+        if kind == "dapo_filter" {
+            assert_eq!(extras(&v), vec![0, 4], "{v}");
+        }
+    }
+    let out = run(&["--kind", "dapo"], input);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--kind dapo"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

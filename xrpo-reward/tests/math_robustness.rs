@@ -271,6 +271,10 @@ proptest! {
 fn empty_golds_are_unverifiable_not_wrong() {
     for gold in ["", "   ", "$$", "\\boxed{}", "$ $", "."] {
         let verdict = check("The answer is 1.", gold);
-        assert_eq!(verdict.outcome, Outcome::Unverifiable, "gold {gold:?}: {verdict:?}");
+        assert_eq!(
+            verdict.outcome,
+            Outcome::Unverifiable,
+            "gold {gold:?}: {verdict:?}"
+        );
     }
 }

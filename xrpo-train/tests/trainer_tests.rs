@@ -459,3 +459,56 @@ fn advantage_table_and_old_keys() {
     assert!(json["alloc"].get("n_fixed").is_none());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `alloc.kind` left at its default follows the algorithm's preset; any other kind
+/// replaces it (GRPO + `dapo_filter` is DAPO's dynamic sampling), and a misspelled kind
+/// fails naming the key.
+#[test]
+fn alloc_kind_selects_the_allocator_family_member() {
+    use xrpo_alloc::AllocKind;
+    let resolved = |algorithm: Algorithm, overrides: &[&str]| {
+        let mut c = small_config(algorithm, 1);
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        c.apply_overrides(&overrides).expect("valid overrides");
+        c.validate().expect("valid config");
+        let alloc = c.alloc_config();
+        let built = alloc.build().expect("builds");
+        (alloc.kind, built.name().to_string())
+    };
+    assert_eq!(resolved(Algorithm::Grpo, &[]).0, AllocKind::Fixed);
+    assert_eq!(
+        resolved(Algorithm::XrpoNoAlloc, &[]).0,
+        AllocKind::UniformPhased
+    );
+    assert_eq!(resolved(Algorithm::Xrpo, &[]).0, AllocKind::Xrpo);
+    for (kind, name) in [
+        ("dapo_filter", AllocKind::DapoFilter),
+        ("knapsack", AllocKind::Knapsack),
+        ("reinforce_ada", AllocKind::ReinforceAda),
+    ] {
+        let (k, built) = resolved(Algorithm::Grpo, &[&format!("alloc.kind=\"{kind}\"")]);
+        assert_eq!(k, name);
+        assert_eq!(built, kind);
+    }
+    let mut c = small_config(Algorithm::Grpo, 1);
+    let err = c
+        .apply_overrides(&["alloc.kind=\"dapo\"".to_string()])
+        .expect_err("unknown kind");
+    assert!(err.to_string().contains("alloc.kind"), "{err}");
+}
+
+/// A DAPO arm (GRPO + `dapo_filter`) runs a training step end to end.
+#[test]
+fn grpo_with_dapo_filter_runs_a_step() {
+    let dir = tmp("dapo");
+    let mut c = small_config(Algorithm::Grpo, 1);
+    c.warmup.steps = 0;
+    c.alloc.kind = xrpo_alloc::AllocKind::DapoFilter;
+    let mut t = Trainer::new(c, &dir).expect("trainer");
+    t.run_steps(1, &mut |_| {}).expect("one step");
+    let m = &metrics_without_time(&dir)[0];
+    // The same budget B = n_fixed · |Q| = 16 as GRPO, spent in phases.
+    assert_eq!(m["alloc/rollouts"], serde_json::json!(16.0));
+    assert!(m["loss"].as_f64().unwrap().is_finite());
+    let _ = std::fs::remove_dir_all(&dir);
+}

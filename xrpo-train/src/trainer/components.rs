@@ -4,10 +4,7 @@
 use std::sync::Arc;
 
 use xrpo_advantage::AdvantageShaper;
-use xrpo_alloc::{
-    AllocatorState, Error as AllocError, FixedAllocator, PhasePlan, PromptStats, RolloutAllocator,
-    XrpoAllocator,
-};
+use xrpo_alloc::RolloutAllocator;
 use xrpo_reward::{AnswerExtraction, ExactAnswerVerifier, Verifier};
 use xrpo_seed::{
     ExemplarBank, ExemplarSeeder, NullSeeder, PromptId, Provenance, SeedConfig, SeedError,
@@ -17,68 +14,7 @@ use crate::loss::{PolicyLoss, SequenceClipLoss, TokenClipLoss};
 use crate::task::{Problem, TaskSet, VerifierKind};
 
 use super::TrainError;
-use super::config::{AllocatorKind, TrainConfig};
-
-/// The "no allocation" ablation: XRPO's phase plan, but each later phase's budget is
-/// spread evenly over prompts (round-robin from the lowest index, respecting `n_max`)
-/// instead of by priority Π_q.
-#[derive(Debug, Clone)]
-pub struct UniformPhasedAllocator {
-    plan: PhasePlan,
-    completed_steps: u64,
-}
-
-impl UniformPhasedAllocator {
-    /// Uses `plan` (normally `XrpoConfig::plan()`).
-    pub fn new(plan: PhasePlan) -> Self {
-        Self {
-            plan,
-            completed_steps: 0,
-        }
-    }
-}
-
-impl RolloutAllocator for UniformPhasedAllocator {
-    fn name(&self) -> &str {
-        "uniform_phased"
-    }
-    fn plan(&self) -> PhasePlan {
-        self.plan.clone()
-    }
-    fn allocate(&mut self, stats: &[PromptStats], budget: usize) -> Result<Vec<usize>, AllocError> {
-        let n_max = self.plan.n_max();
-        let mut grants = vec![0usize; stats.len()];
-        let mut left = budget;
-        loop {
-            let mut granted_any = false;
-            for (g, s) in grants.iter_mut().zip(stats) {
-                if left == 0 {
-                    break;
-                }
-                if s.rollouts() + *g < n_max {
-                    *g += 1;
-                    left -= 1;
-                    granted_any = true;
-                }
-            }
-            if left == 0 || !granted_any {
-                break;
-            }
-        }
-        Ok(grants)
-    }
-    fn finish_step(&mut self) {
-        self.completed_steps += 1;
-    }
-    fn state(&self) -> AllocatorState {
-        AllocatorState::new(self.name(), self.completed_steps)
-    }
-    fn restore(&mut self, state: &AllocatorState) -> Result<(), AllocError> {
-        state.check(self.name())?;
-        self.completed_steps = state.completed_steps;
-        Ok(())
-    }
-}
+use super::config::TrainConfig;
 
 /// Builds an empty exemplar bank from seeding settings: the one place that decides the
 /// embedder, used for the training bank, the warm-up's exemplars and the eval's.
@@ -123,15 +59,10 @@ impl Components {
         let preset = config.algorithm.preset(config.host);
         let alloc_cfg = config.alloc_config();
         let comp = |e: &dyn std::fmt::Display| TrainError::Component(e.to_string());
-        let allocator: Box<dyn RolloutAllocator + Send> = match preset.allocator {
-            AllocatorKind::Xrpo => Box::new(XrpoAllocator::new(alloc_cfg).map_err(|e| comp(&e))?),
-            AllocatorKind::UniformPhased => Box::new(UniformPhasedAllocator::new(
-                alloc_cfg.plan().map_err(|e| comp(&e))?,
-            )),
-            AllocatorKind::Fixed => {
-                Box::new(FixedAllocator::new(config.n_fixed).map_err(|e| comp(&e))?)
-            }
-        };
+        // The preset's allocator, or the family member `alloc.kind` names
+        // (TrainConfig::alloc_config); every kind is built and validated by xrpo-alloc.
+        let allocator: Box<dyn RolloutAllocator + Send> =
+            alloc_cfg.build().map_err(|e| comp(&e))?;
         let bank_factory = lexical_bank_factory();
         let seeder: Box<dyn ExemplarSeeder> = if preset.seeding {
             let mut bank = bank_factory(config.seed_bank.clone()).map_err(|e| comp(&e))?;

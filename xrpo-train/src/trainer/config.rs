@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use xrpo_advantage::AdvantageConfig;
-use xrpo_alloc::XrpoConfig;
+use xrpo_alloc::{AllocConfig, AllocKind};
 use xrpo_seed::{SeedConfig, TemplateConfig};
 
 use crate::loss::{Aggregation, KlPenalty};
@@ -321,10 +321,16 @@ pub struct TrainConfig {
     pub optim: OptimConfig,
     /// Loss overrides.
     pub loss: LossConfig,
-    /// XRPO allocation. Its `n_fixed` is the top-level `n_fixed` (set there once; an
-    /// `alloc.n_fixed` key is read as `n_fixed` and not written back).
+    /// Rollout allocation: xrpo-alloc's own [`AllocConfig`]. Its `n_fixed` is the
+    /// top-level `n_fixed` (set there once; an `alloc.n_fixed` key is read as `n_fixed`
+    /// and not written back). `alloc.kind` picks the allocator family member: left at its
+    /// default (`xrpo`), the algorithm's preset decides (`grpo`/`gspo`/`dr_grpo`: `fixed`,
+    /// `xrpo_no_alloc`: `uniform_phased`, the other XRPO variants: `xrpo`); any other kind
+    /// (`dapo_filter`, `reinforce_ada`, `knapsack`, `uniform_phased`, `fixed`) replaces
+    /// the preset's allocator, e.g. `algorithm = "grpo"` with `alloc.kind = "dapo_filter"`
+    /// is DAPO's dynamic sampling at GRPO's budget.
     #[serde(serialize_with = "alloc_without_n_fixed")]
-    pub alloc: XrpoConfig,
+    pub alloc: AllocConfig,
     /// XRPO seeding.
     pub seed_bank: SeedConfig,
     /// Which context a seeded rollout is scored on in the update: the plain prompt
@@ -356,7 +362,7 @@ pub struct TrainConfig {
 
 /// Writes the `alloc` table without `n_fixed` (stored once, at the top level).
 fn alloc_without_n_fixed<S: serde::Serializer>(
-    alloc: &XrpoConfig,
+    alloc: &AllocConfig,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     let mut value = serde_json::to_value(alloc).map_err(serde::ser::Error::custom)?;
@@ -464,7 +470,7 @@ impl Default for TrainConfig {
             optim: OptimConfig::default(),
             loss: LossConfig::default(),
             // `alloc.n_fixed` is not used (the top-level `n_fixed` is): left at its default.
-            alloc: XrpoConfig::default(),
+            alloc: AllocConfig::default(),
             seed_bank,
             seeded_update_context: SeededUpdateContext::Plain,
             advantage: None,
@@ -504,9 +510,9 @@ impl TrainConfig {
                 lr: 2e-6,
                 ..OptimConfig::default()
             },
-            alloc: XrpoConfig {
+            alloc: AllocConfig {
                 n_base: Some(2),
-                ..XrpoConfig::default()
+                ..AllocConfig::default()
             },
             // The seeded text becomes the chat user turn, so no "Solution:" cue at its end.
             seed_bank: SeedConfig {
@@ -600,17 +606,27 @@ impl TrainConfig {
                     root.remove("kappa_clip");
                 }
             }
+            let unknown = || TrainError::Config {
+                key: key.to_string(),
+                message: "unknown key".into(),
+            };
+            let (parents, last) = match key.rsplit_once('.') {
+                Some((parents, last)) => (Some(parents), last),
+                None => (None, key),
+            };
             let mut node = &mut tree;
-            for part in key.split('.') {
+            for part in parents.into_iter().flat_map(|p| p.split('.')) {
                 node = node
                     .as_object_mut()
                     .and_then(|m| m.get_mut(part))
-                    .ok_or_else(|| TrainError::Config {
-                        key: key.to_string(),
-                        message: "unknown key".into(),
-                    })?;
+                    .ok_or_else(unknown)?;
             }
-            *node = value;
+            // The last key may be absent from the serialized tree (an unset optional field
+            // such as `alloc.n_base`); a key no table has is refused by the re-check below
+            // (every config table denies unknown fields).
+            node.as_object_mut()
+                .ok_or_else(unknown)?
+                .insert(last.to_string(), value);
             // Re-check after each override so the error names the key that broke it.
             serde_json::from_value::<TrainConfig>(tree.clone()).map_err(|e| {
                 TrainError::Config {
@@ -770,9 +786,21 @@ impl TrainConfig {
         Ok(config)
     }
 
-    /// The XRPO allocation config with `n_fixed` from the top level.
-    pub fn alloc_config(&self) -> XrpoConfig {
-        XrpoConfig {
+    /// The allocation config with `n_fixed` from the top level and the allocator kind
+    /// resolved: `alloc.kind` when set to other than its default (`xrpo`), else the
+    /// algorithm preset's allocator.
+    pub fn alloc_config(&self) -> AllocConfig {
+        let kind = if self.alloc.kind != AllocKind::default() {
+            self.alloc.kind
+        } else {
+            match self.algorithm.preset(self.host).allocator {
+                AllocatorKind::Xrpo => AllocKind::Xrpo,
+                AllocatorKind::UniformPhased => AllocKind::UniformPhased,
+                AllocatorKind::Fixed => AllocKind::Fixed,
+            }
+        };
+        AllocConfig {
+            kind,
             n_fixed: self.n_fixed,
             ..self.alloc.clone()
         }

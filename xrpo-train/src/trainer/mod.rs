@@ -43,7 +43,7 @@ pub use warmup::{WarmupReport, seeded_warmup_prompts};
 
 use std::path::PathBuf;
 
-pub use components::{BankFactory, Components, UniformPhasedAllocator, lexical_bank_factory};
+pub use components::{BankFactory, Components, lexical_bank_factory};
 pub use config::{
     Algorithm, AllocatorKind, EvalConfig, Host, LossConfig, OptimConfig, Preset,
     SeededUpdateContext, TrainConfig, WarmupConfig, compact_template,
@@ -57,6 +57,8 @@ pub use rollouts::{
 };
 pub use run_dir::RunDir;
 pub use trainer::{RunEnd, Trainer, install_interrupt_handler, interrupt_requested};
+/// The no-allocation ablation now lives in xrpo-alloc, with the rest of the allocator family.
+pub use xrpo_alloc::UniformPhasedAllocator;
 
 /// Moved to [`crate::task`]; re-exported here for existing users.
 pub use crate::task::{TaskConfig, TaskKind, VerifierKind, build_task};
