@@ -332,6 +332,8 @@ pub struct PyXrpoAllocator;
 #[pymethods]
 impl PyXrpoAllocator {
     #[new]
+    // One parameter per Python keyword argument: the signature is the Python API.
+    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (n_fixed=Count(16), alpha=0.05, lam=0.05, phases=Count(3), n_base=None, n_max=None, clock="step_rollouts", variance="sample"))]
     fn new(
         n_fixed: Count,

@@ -709,9 +709,7 @@ impl TrainConfig {
                 return bad(key, format!("{v} must be finite and >= 0"));
             }
         }
-        if let Err(e) = self.advantage_config() {
-            return Err(e);
-        }
+        self.advantage_config()?;
         let mut alloc = self.alloc.clone();
         alloc.n_fixed = self.n_fixed;
         if let Err(e) = alloc.validate() {

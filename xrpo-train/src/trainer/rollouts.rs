@@ -325,19 +325,20 @@ pub fn collect_rollouts(
         // Seed the prompts the trigger picks, for the later phases.
         if phase.number < phases {
             let t0 = Instant::now();
-            for q in 0..q_count {
+            let stats = run.stats();
+            for (prompt, stats) in prompts.iter_mut().zip(stats).take(q_count) {
                 // A prompt the seeder could not serve yet is tried again after the next
                 // phase: that phase's successes may have filled the bank.
-                if prompts[q].seeded.is_some() || !trigger.should_seed(&run.stats()[q]) {
+                if prompt.seeded.is_some() || !trigger.should_seed(stats) {
                     continue;
                 }
                 seed_attempts += 1;
-                let problem = &prompts[q].problem;
+                let problem = &prompt.problem;
                 if let Some(sp) = components
                     .seeder
                     .seed(&PromptId::from(problem.id.as_str()), &problem.prompt)?
                 {
-                    prompts[q].seeded = Some(tokenizer.encode_prompt(&sp.text)?);
+                    prompt.seeded = Some(tokenizer.encode_prompt(&sp.text)?);
                 }
             }
             times.allocate += t0.elapsed().as_secs_f64();
