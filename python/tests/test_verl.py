@@ -126,7 +126,7 @@ def test_reward_functions_through_verl_reward_managers():
         scores = out["reward_tensor"].sum(-1).tolist()
         assert scores == [1.0, 0.0, 1.0, 0.0], (type(mgr).__name__, scores)
         assert list(out["reward_extra_info"]["verifiable"]) == [True, True, True, False]
-    assert xr.compute_score("m", "x", "see", unverifiable_score=float("nan"))["score"] != 0.0
+    assert xr.compute_score("m", "x", "\\frac{1", unverifiable_score=float("nan"))["score"] != 0.0
 
 
 def prompt_batch(n):
