@@ -10,9 +10,11 @@
 
 pub mod device;
 pub mod eval;
+mod kernels;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod runtime;
 pub mod sampler;
 pub mod task;
