@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::aggregate::{ArmSummary, Summary, arm_curve, arm_step_curve};
-use super::narrative::{closing_note, target_text, verdict};
+use super::narrative::{closing_note, target_text};
 use crate::compare::CompareResults;
 use crate::seed_stats::{Spread, display_opt};
 use xrpo_train::plot::{Series, line_plot};
