@@ -8,7 +8,7 @@
 //! `cargo bench -p xrpo-bench --bench components`.
 //!
 //! ```
-//! use xrpo_bench::stats::{Spread, first_reaching};
+//! use xrpo_bench::seed_stats::{Spread, first_reaching};
 //!
 //! // Final pass@1 of three seeds, and the step at which a curve first reaches 0.3.
 //! let s = Spread::of(&[0.30, 0.34, 0.38]).unwrap();
@@ -23,8 +23,7 @@
 
 pub mod compare;
 pub mod report;
-pub mod stats;
-pub mod svg;
+pub mod seed_stats;
 
 use std::path::PathBuf;
 

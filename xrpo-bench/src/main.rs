@@ -184,8 +184,8 @@ fn print_summary(results: &CompareResults, summary: &xrpo_bench::report::Summary
         println!(
             "{:<24} {:>24} {:>24} {:>10}",
             a.arm,
-            xrpo_bench::stats::display_opt(a.final_pass_at_1.as_ref(), 3),
-            xrpo_bench::stats::display_opt(a.final_cons_at_k.as_ref(), 3),
+            xrpo_bench::seed_stats::display_opt(a.final_pass_at_1.as_ref(), 3),
+            xrpo_bench::seed_stats::display_opt(a.final_cons_at_k.as_ref(), 3),
             format!("{}/{}", a.reached_target, a.seeds)
         );
     }

@@ -46,9 +46,11 @@
 
 pub mod device;
 pub mod eval;
+mod kernels;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod rng;
 pub mod runtime;
 pub mod sampler;

@@ -3,18 +3,19 @@
 //! Two defaults of the stack cost a CPU run real time, and both can only be changed for
 //! the whole process, before it starts threads:
 //! - candle asks how many cores to use on *every* matmul unless `RAYON_NUM_THREADS` is
-//!   set, and on Linux that re-reads `/proc/cpuinfo` each time (3–4 % of a sampling run
-//!   in `perf`). [`prepare_cpu_process`] sets it once to candle's own choice.
+//!   set, and on Linux that re-reads `/proc/cpuinfo` each time. [`prepare_cpu_process`]
+//!   sets it once to candle's own choice.
 //! - glibc hands large freed blocks back to the kernel, so the next training step
-//!   page-faults them in again (about 30 % of a tiny training step). It keeps them.
+//!   page-faults them in again. It keeps them.
+//!
+//! (What each costs, and the thread-pool figures below: BENCHMARKS.md, "Thread pools".)
 //!
 //! One choice is left to the user, because the right answer depends on the machine:
 //! candle runs its element-wise ops, and we run our own CPU kernels, on candle's
 //! *barrier pool*, whose workers busy-wait after every op. On a machine whose cores are
-//! ours that is the fastest option (SmolLM2 16 × 128 sampling: 373 tok/s vs 177 on
-//! rayon, quiet 2-core box). When the machine has more runnable threads than cores (a
-//! build, another run) every op waits for a descheduled worker, and throughput collapses
-//! (tiny-model training ~15k → ~1.5k tok/s with one other busy process). On a shared
+//! ours that is the fastest option. When the machine has more runnable threads than
+//! cores (a build, another run) every op waits for a descheduled worker, and throughput
+//! collapses. On a shared
 //! machine set **`CANDLE_NUM_THREADS=1`**: candle's element-wise ops then run on the
 //! calling thread, and our kernels and matmuls on rayon's work-stealing pool
 //! (`RAYON_NUM_THREADS` threads), which degrades gracefully.

@@ -109,12 +109,12 @@ impl Policy {
         // Decode steps multiply a few rows by each weight: the small-row kernel reads W
         // in place instead of packing it (inference only; it records no backward).
         let y = match mode {
-            ForwardMode::Inference if super::small_gemm::applies(x, &w) => {
-                super::small_gemm::matmul_wt(x, &w)?
+            ForwardMode::Inference if crate::kernels::small_gemm::applies(x, &w) => {
+                crate::kernels::small_gemm::matmul_wt(x, &w)?
             }
             // Training on the CPU: our op, its products on the kernels' pool.
-            ForwardMode::Differentiable if super::train_linear::applies(x, &w) => {
-                super::train_linear::linear(x, &w)?
+            ForwardMode::Differentiable if crate::kernels::linear::applies(x, &w) => {
+                crate::kernels::linear::linear(x, &w)?
             }
             _ => x.matmul(&w.t()?)?,
         };
@@ -133,9 +133,9 @@ impl Policy {
                 &self.w(g, mode),
                 eps as f32,
             )?),
-            ForwardMode::Differentiable if super::fused::supported(x) => {
-                Ok(super::fused::rms_norm(x, &self.w(g, mode), eps)?)
-            }
+            ForwardMode::Differentiable if crate::kernels::supported(x) => Ok(
+                crate::kernels::rms_norm::rms_norm(x, &self.w(g, mode), eps)?,
+            ),
             ForwardMode::Differentiable | ForwardMode::Composed => {
                 let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
                 let inv_rms = (ms + eps)?.sqrt()?.recip()?;
@@ -182,8 +182,8 @@ impl Policy {
     ) -> Result<Tensor, ModelError> {
         match mode {
             ForwardMode::Inference => Ok(candle_nn::rotary_emb::rope(x, cos, sin)?),
-            ForwardMode::Differentiable if super::fused::supported(x) => {
-                Ok(super::fused::rope(x, cos, sin)?)
+            ForwardMode::Differentiable if crate::kernels::supported(x) => {
+                Ok(crate::kernels::rope::rope(x, cos, sin)?)
             }
             ForwardMode::Differentiable | ForwardMode::Composed => {
                 let full = |c: &Tensor| -> Result<Tensor, ModelError> {
@@ -208,8 +208,8 @@ impl Policy {
     fn softmax(x: &Tensor, mode: ForwardMode) -> Result<Tensor, ModelError> {
         match mode {
             ForwardMode::Inference => Ok(candle_nn::ops::softmax_last_dim(&x.contiguous()?)?),
-            ForwardMode::Differentiable if super::fused::supported(x) => {
-                Ok(super::fused::softmax(x)?)
+            ForwardMode::Differentiable if crate::kernels::supported(x) => {
+                Ok(crate::kernels::softmax::softmax(x)?)
             }
             ForwardMode::Differentiable | ForwardMode::Composed => {
                 let m = x.max_keepdim(D::Minus1)?.detach();
@@ -247,17 +247,16 @@ impl Policy {
         let fused_causal = matches!(mask, AttnMask::Causal)
             && cache.is_none()
             && mode == ForwardMode::Differentiable
-            && super::fused::supported(&self.rope_cos);
+            && crate::kernels::supported(&self.rope_cos);
         // One new token per sequence over its cache: the fused decode attention
         // (inference on CPU f32) handles the pads itself.
         let decode_pads: Option<&[usize]> = match (&mask, &cache) {
             (AttnMask::LeftPads(p), Some(kv))
                 if t == 1
                     && mode == ForwardMode::Inference
-                    && kv
-                        .k
-                        .first()
-                        .is_some_and(|k| super::decode_attn::applies(&self.rope_cos, k)) =>
+                    && kv.k.first().is_some_and(|k| {
+                        crate::kernels::decode_attention::applies(&self.rope_cos, k)
+                    }) =>
             {
                 Some(p)
             }
@@ -291,11 +290,11 @@ impl Policy {
             if fused_causal {
                 // Training: layout moves and RoPE fused into one op per projection, and
                 // attention as one op that recomputes its probabilities in the backward.
-                use super::fused::{merge_heads, split_heads};
+                use crate::kernels::heads::{merge_heads, split_heads};
                 let q = split_heads(&q, &cos, &sin, (b, h, t, hd), true, (b, kvh, g * t, hd))?;
                 let k = split_heads(&k, &cos, &sin, (b, kvh, t, hd), true, (b, kvh, t, hd))?;
                 let v = split_heads(&v, &cos, &sin, (b, kvh, t, hd), false, (b, kvh, t, hd))?;
-                let o = super::train_attn::causal_attention(&q, &k, &v, scale)?;
+                let o = crate::kernels::causal_attention::causal_attention(&q, &k, &v, scale)?;
                 let attn = merge_heads(&o, &cos, &sin, (b, h, t, hd))?;
                 x = (x + self.linear(&attn, &layer.o, None, mode)?)?;
                 x = self.mlp(x, layer, mode)?;
@@ -325,7 +324,7 @@ impl Policy {
                 None => (k, v),
             };
             if let (Some(pads), Some(kv)) = (decode_pads, cache.as_deref()) {
-                let attn = super::decode_attn::decode_attention(
+                let attn = crate::kernels::decode_attention::decode_attention(
                     &q, &kv.k[li], &kv.v[li], n_keys, pads, scale,
                 )?;
                 x = (x + self.linear(&attn, &layer.o, None, mode)?)?;
@@ -370,8 +369,8 @@ impl Policy {
         let gate = self.linear(&xn, &layer.gate, None, mode)?;
         let up = self.linear(&xn, &layer.up, None, mode)?;
         let act = match mode {
-            ForwardMode::Differentiable if super::fused::supported(&gate) => {
-                super::fused::swiglu(&gate, &up)?
+            ForwardMode::Differentiable if crate::kernels::supported(&gate) => {
+                crate::kernels::swiglu::swiglu(&gate, &up)?
             }
             _ => (gate.silu()? * up)?,
         };

@@ -106,8 +106,10 @@ impl Policy {
         targets: &Tensor,
         mode: ForwardMode,
     ) -> Result<Tensor, ModelError> {
-        if mode != ForwardMode::Composed && super::fused::supported(logits) {
-            return Ok(super::fused::target_logprob(logits, targets)?);
+        if mode != ForwardMode::Composed && crate::kernels::supported(logits) {
+            return Ok(crate::kernels::target_logprob::target_logprob(
+                logits, targets,
+            )?);
         }
         let m = logits.max_keepdim(D::Minus1)?.detach();
         let lse = (logits

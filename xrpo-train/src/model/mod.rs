@@ -31,17 +31,10 @@
 //! ```
 
 mod config;
-mod decode_attn;
 mod error;
 pub(crate) mod forward;
-mod fused;
 mod logprobs;
 mod policy;
-mod small_gemm;
-#[cfg(test)]
-mod test_util;
-mod train_attn;
-mod train_linear;
 
 pub use config::ModelConfig;
 pub use error::ModelError;

@@ -18,8 +18,8 @@ use std::ops::Range;
 
 use candle_core::{CpuStorage, CustomOp3, Error, Layout, Result, Shape, Tensor};
 
-use super::fused::f32_slice;
-use super::train_linear::{Operand, mm};
+use super::cpu_op::f32_slice;
+use super::linear::{Operand, mm};
 
 /// Row-major operand.
 fn rm(data: &[f32], cols: usize) -> Operand<'_> {

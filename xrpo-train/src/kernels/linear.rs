@@ -14,7 +14,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, DType, Error, Layout, Result, Shape, Tensor};
 
-use super::fused::f32_slice;
+use super::cpu_op::f32_slice;
 
 /// Which product of two row-major matrices `a`, `b`.
 #[derive(Clone, Copy, Debug)]

@@ -77,9 +77,9 @@ impl CustomOp3 for DecodeAttention {
     ) -> Result<(CpuStorage, Shape)> {
         let name = self.name();
         let (q, k, v) = (
-            super::fused::f32_slice(name, sq, lq)?,
-            super::fused::f32_slice(name, sk, lk)?,
-            super::fused::f32_slice(name, sv, lv)?,
+            super::cpu_op::f32_slice(name, sq, lq)?,
+            super::cpu_op::f32_slice(name, sk, lk)?,
+            super::cpu_op::f32_slice(name, sv, lv)?,
         );
         let (b, h, t, hd) = lq.shape().dims4()?;
         let (bk, kvh, cap, hdk) = lk.shape().dims4()?;

@@ -1,6 +1,6 @@
 //! Helpers shared by the kernel unit tests of this module.
 
-use candle_core::{Device, Tensor};
+use candle_core::{Device, Tensor, Var};
 
 /// A tensor of standard-normal f32 values on the CPU, reproducible from `seed`.
 pub(super) fn randn(shape: &[usize], seed: u64) -> Tensor {
@@ -27,4 +27,20 @@ pub(super) fn max_rel_diff(a: &Tensor, b: &Tensor) -> f32 {
         .and_then(|t| t.to_scalar::<f32>())
         .expect("f32");
     max_diff(a, b) / scale.max(1e-6)
+}
+
+/// Gradients of `Σ f(inputs) ⊙ probe` for each input, through `f`.
+pub(super) fn grads(
+    inputs: &[Tensor],
+    probe: &Tensor,
+    f: impl Fn(&[Tensor]) -> Tensor,
+) -> Vec<Tensor> {
+    let vars: Vec<Var> = inputs
+        .iter()
+        .map(|t| Var::from_tensor(t).unwrap())
+        .collect();
+    let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let loss = (f(&ts) * probe).unwrap().sum_all().unwrap();
+    let g = loss.backward().unwrap();
+    ts.iter().map(|t| g.get(t).unwrap().clone()).collect()
 }

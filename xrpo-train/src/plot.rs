@@ -1,4 +1,14 @@
-//! Hand-written SVG line plots with several series and a legend (no plotting crate).
+//! SVG line plots with several series, axis labels, ticks and a legend, hand-written (no
+//! plotting crate). One module for every plot of the project: the training report's
+//! (`report.md` of a run directory) and xrpo-bench's comparison plots.
+//!
+//! ```
+//! use xrpo_train::plot::{Series, line_plot};
+//!
+//! let reward = Series { label: "reward".into(), points: vec![(1.0, 0.2), (2.0, 0.35)] };
+//! let svg = line_plot("training reward", "step", "reward", &[reward]);
+//! assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+//! ```
 
 use std::fmt::Write as _;
 

@@ -1,0 +1,244 @@
+//! The report's prose drawn from the data: the verdict line, the target's wording and
+//! the closing note.
+
+use std::fmt::Write as _;
+
+use super::aggregate::{ArmSummary, Summary};
+use crate::seed_stats::{Spread, display_opt};
+
+pub(crate) fn verdict(summary: &Summary) -> (Option<&ArmSummary>, String) {
+    let best = summary
+        .arms
+        .iter()
+        .filter(|a| a.final_pass_at_1.is_some())
+        .max_by(|a, b| {
+            let m = |x: &ArmSummary| x.final_pass_at_1.map_or(f64::NEG_INFINITY, |s| s.mean);
+            m(a).total_cmp(&m(b))
+        });
+    let Some(best) = best else {
+        return (None, "no arm produced an evaluation".into());
+    };
+    let mut s = format!("Highest final eval pass@1: **{}**", best.arm);
+    if let Some(d) = best.delta_pass_at_1
+        && best.arm != summary.reference
+    {
+        let noise = if d.n >= 2 && d.sem() > 0.0 {
+            let t = d.mean / d.sem();
+            if t.abs() < 2.0 {
+                format!(
+                    "; paired over {} seeds that is t = {t:.2}, **within seed noise** (|t| < 2)",
+                    d.n
+                )
+            } else {
+                format!("; paired over {} seeds t = {t:.2}", d.n)
+            }
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            s,
+            ", {:+.3} pass@1 over {} (per-seed differences {:+.3} ± {:.3}, range {:+.3} to {:+.3}){noise}.",
+            d.mean, summary.reference, d.mean, d.std, d.min, d.max
+        );
+    } else {
+        s.push('.');
+    }
+    (Some(best), s)
+}
+
+pub(crate) fn target_text(summary: &Summary) -> String {
+    if summary.target_from_config {
+        format!("eval pass@1 ≥ {:.3} (from the config)", summary.target)
+    } else {
+        format!(
+            "eval pass@1 ≥ the seed's initial pass@1 + {:.3} (half of the best arm's mean final gain)",
+            summary.target
+        )
+    }
+}
+
+/// The data-driven closing note: who won, by how much against the seed spread, and what
+/// allocation, seeding and sharpening did.
+pub fn closing_note(summary: &Summary) -> String {
+    let mut s = String::new();
+    let (best, line) = verdict(summary);
+    let _ = writeln!(s, "{line}\n");
+    let find = |n: &str| summary.arms.iter().find(|a| a.arm == n);
+    let (Some(xrpo), Some(reference)) = (find("xrpo"), find(&summary.reference)) else {
+        return s;
+    };
+    let xrpo_won = best.is_some_and(|b| b.arm == "xrpo");
+    let significant = xrpo
+        .delta_pass_at_1
+        .is_some_and(|d| d.n >= 2 && d.sem() > 0.0 && d.mean / d.sem() >= 2.0);
+    if xrpo_won && significant {
+        let _ = writeln!(
+            s,
+            "XRPO won here, and the paired difference against {} exceeds two standard errors.",
+            summary.reference
+        );
+    } else if xrpo_won {
+        let _ = writeln!(
+            s,
+            "XRPO has the highest mean, but the margin is not larger than the seed-to-seed spread: this run does **not** show that XRPO beats {}.",
+            summary.reference
+        );
+    } else {
+        let paired = xrpo.delta_pass_at_1.map_or_else(String::new, |d| {
+            let t = if d.n >= 2 && d.sem() > 0.0 {
+                format!(", t = {:.2} over {} seeds", d.mean / d.sem(), d.n)
+            } else {
+                String::new()
+            };
+            format!(" (paired difference {:+.3} ± {:.3}{t})", d.mean, d.std)
+        });
+        let _ = writeln!(
+            s,
+            "**XRPO did not win here.** Its final pass@1 is {} against {}'s {}{paired}.",
+            display_opt(xrpo.final_pass_at_1.as_ref(), 3),
+            summary.reference,
+            display_opt(reference.final_pass_at_1.as_ref(), 3)
+        );
+    }
+    let _ = writeln!(s, "\nWhat the data says about why:\n");
+    if let (Some(z), Some(zr)) = (xrpo.frac_reward_zero_std, reference.frac_reward_zero_std) {
+        let _ = writeln!(
+            s,
+            "- Zero-variance groups: {:.1}% of XRPO's groups had identical rewards against {:.1}% for {} (such a group gives no gradient). {}",
+            100.0 * z.mean,
+            100.0 * zr.mean,
+            summary.reference,
+            if z.mean > 0.8 {
+                "Most groups carried no signal: the task at this model size is mostly all-wrong (or all-right) prompts, which leaves allocation little to redistribute."
+            } else if z.mean < zr.mean {
+                "Allocation plus seeding turned some dead groups into learning signal."
+            } else {
+                "A higher share is partly by construction: XRPO stops spending on prompts whose n_base phase-1 rollouts agree, and a group of 2 is unanimous far more often than a group of n_fixed; the budget it saves goes to the uncertain prompts."
+            }
+        );
+    }
+    if let (Some(mx), Some(mn)) = (xrpo.rollouts_per_prompt_max, xrpo.rollouts_per_prompt_min) {
+        let _ = writeln!(
+            s,
+            "- Allocation: XRPO gave between {:.1} and {:.1} rollouts to a prompt per step on average (GRPO: exactly n_fixed = every prompt the same).",
+            mn.mean, mx.mean
+        );
+    }
+    if let (Some(att), Some(seeded), Some(flip)) = (
+        xrpo.seed_attempts,
+        xrpo.seeded_prompts,
+        xrpo.flipped_prompts,
+    ) {
+        let rate = if seeded.mean > 0.0 {
+            format!("{:.1}%", 100.0 * flip.mean / seeded.mean)
+        } else {
+            "n/a".into()
+        };
+        let _ = writeln!(
+            s,
+            "- Seeding: {:.1} all-wrong groups per run looked up exemplars, {:.1} were seeded, {:.1} flipped to at least one correct answer (flip rate {rate}).",
+            att.mean, seeded.mean, flip.mean
+        );
+    }
+    // Levels that started (nearly) unsolved are where seeding should show.
+    let hard: Vec<u32> = xrpo
+        .level_start
+        .iter()
+        .filter(|(_, v)| **v < 0.05)
+        .map(|(l, _)| *l)
+        .collect();
+    if !hard.is_empty() {
+        let cells: Vec<String> = hard
+            .iter()
+            .map(|l| {
+                format!(
+                    "level {l}: XRPO {:+.3}, {} {:+.3}",
+                    xrpo.level_gain.get(l).copied().unwrap_or(f64::NAN),
+                    summary.reference,
+                    reference.level_gain.get(l).copied().unwrap_or(f64::NAN)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "- Unsolved levels at the start (pass@1 < 0.05), where seeding acts: {}. Flips happen with exemplars in the context; the evaluation is zero-shot, so a flip only counts if the policy keeps the skill without them.",
+            cells.join("; ")
+        );
+    }
+    if let (Some(b), Some(f)) = (xrpo.novelty_bonus_mean, xrpo.novelty_bonus_frac) {
+        let _ = writeln!(
+            s,
+            "- Sharpening: {:.1}% of responses got a novelty bonus, of mean size {:.4} (advantages of correct answers are O(1), so this is {} change to the update).",
+            100.0 * f.mean,
+            b.mean,
+            if b.mean * f.mean < 0.01 {
+                "a negligible"
+            } else {
+                "a visible"
+            }
+        );
+    }
+    let abl: Vec<String> = ["xrpo_no_alloc", "xrpo_no_seed", "xrpo_no_sharpen"]
+        .iter()
+        .filter_map(|n| find(n))
+        .filter_map(|a| {
+            let d = a.final_pass_at_1?.mean - xrpo.final_pass_at_1?.mean;
+            Some(format!("{} {:+.3}", a.arm, d))
+        })
+        .collect();
+    if !abl.is_empty() {
+        let _ = writeln!(
+            s,
+            "- Ablations (final pass@1 minus full XRPO's; positive = removing the component helped): {}.",
+            abl.join(", ")
+        );
+    }
+    if let Some(o) = xrpo.overhead_share {
+        let _ = writeln!(
+            s,
+            "- Overhead: allocation + seeding + advantage shaping took {:.2}% of XRPO's step time.",
+            100.0 * o.mean
+        );
+    }
+    if let (Some(xs), Some(gs)) = (xrpo.step_seconds, reference.step_seconds)
+        && gs.mean > 0.0
+    {
+        let part =
+            |x: Option<Spread>, g: Option<Spread>| x.zip(g).map_or(0.0, |(x, g)| x.mean - g.mean);
+        let d_update = part(xrpo.update_seconds, reference.update_seconds);
+        let d_gen = part(xrpo.generate_seconds, reference.generate_seconds);
+        let _ = writeln!(
+            s,
+            "- Wall time: XRPO's step took {:.2}× {}'s ({:+.4} s in the update — seeded prompts carry exemplars, so its sequences are longer — and {:+.4} s in phased generation).",
+            xs.mean / gs.mean,
+            summary.reference,
+            d_update,
+            d_gen
+        );
+    }
+    let gains: Vec<f64> = summary
+        .arms
+        .iter()
+        .filter_map(|a| Some(a.final_pass_at_1?.mean - a.initial_pass_at_1?.mean))
+        .collect();
+    let noise = summary
+        .arms
+        .iter()
+        .filter(|a| a.arm != summary.reference)
+        .filter_map(|a| a.delta_pass_at_1.map(|d| d.std))
+        .fold(0.0, f64::max);
+    if let (Some(lo), Some(hi)) = (
+        gains.iter().copied().reduce(f64::min),
+        gains.iter().copied().reduce(f64::max),
+    ) {
+        let _ = writeln!(
+            s,
+            "- Signal against noise: every arm gained between {lo:+.3} and {hi:+.3} pass@1 over its start, while the per-seed spread (std) of the paired differences reaches {noise:.3}; differences between arms smaller than that are not resolved by this run."
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nWhat would change it: more RL steps and seeds (`--mode full`, or `--steps`/`--seeds`) to resolve differences of the size above; a larger eval set (`--set task.arithmetic.eval_per_level=…`) to shrink per-seed eval noise; and a task where more prompts sit at partial success (allocation and seeding only act on uncertain and all-wrong prompts). The task is left as the trainer ships it: tuning it to favour one algorithm would defeat the comparison."
+    );
+    s
+}
