@@ -8,7 +8,8 @@
 //! `cargo bench -p xrpo-bench --bench components`.
 //!
 //! ```
-//! use xrpo_bench::seed_stats::{Spread, first_reaching};
+//! use xrpo_bench::curves::first_reaching;
+//! use xrpo_bench::seed_stats::Spread;
 //!
 //! // Final pass@1 of three seeds, and the step at which a curve first reaches 0.3.
 //! let s = Spread::of(&[0.30, 0.34, 0.38]).unwrap();
@@ -22,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod compare;
+pub mod curves;
 pub mod report;
 pub mod seed_stats;
 
