@@ -233,13 +233,13 @@ impl Default for CompareConfig {
 impl CompareConfig {
     /// Quick mode, sized to finish in under 5 minutes on a 2-core machine with the warm-ups
     /// (see BENCHMARKS.md for the measured time): GRPO, DAPO and XRPO × seeds 0 and 1,
-    /// 20 steps of |Q| = 8 prompts × n_fixed = 8 rollouts (B = 64 per step), every held-out
-    /// prompt × k = 8 every 5 steps, a 150-update warm-up per seed on the small ladder of
-    /// the published quick results (levels 0–3, no operator puzzles, 40 % seeded warm-up
-    /// examples). A smoke test of the protocol, not a result.
+    /// 12 steps of |Q| = 8 prompts × n_fixed = 8 rollouts (B = 64 per step), every held-out
+    /// prompt × k = 8 every 4 steps, a 120-update warm-up of 16 sequences per seed on the
+    /// small ladder of the published quick results (levels 0–3, no operator puzzles, 40 %
+    /// seeded warm-up examples). A smoke test of the protocol, not a result.
     pub fn quick() -> Self {
         let mut base = TrainConfig {
-            steps: 20,
+            steps: 12,
             prompts_per_step: 8,
             n_fixed: 8,
             samples_per_step: 0,
@@ -248,7 +248,8 @@ impl CompareConfig {
         base.task.arithmetic.levels = vec![0, 1, 2, 3];
         base.task.arithmetic.puzzle_share = 0.0;
         base.warmup.fewshot_share = 0.4;
-        base.warmup.steps = 150;
+        base.warmup.steps = 120;
+        base.warmup.batch = 16;
         base.eval.prompts = 0;
         base.eval.k = 8;
         base.eval.before = false;
@@ -257,7 +258,7 @@ impl CompareConfig {
             arms: Arm::by_names(&["grpo", "dapo", "xrpo"]),
             seeds: vec![0, 1],
             base,
-            eval_every: 5,
+            eval_every: 4,
             warmup_seed: None,
             warmup_dir: None,
             mode: Mode::Quick,
@@ -496,6 +497,20 @@ pub struct WarmupInfo {
     pub seconds: f64,
 }
 
+impl WarmupInfo {
+    /// No warm-up for `seed`: its runs start from the seed's random init.
+    pub fn none(seed: u64) -> Self {
+        Self {
+            seed,
+            path: None,
+            cached: false,
+            steps: 0,
+            final_nll: None,
+            seconds: 0.0,
+        }
+    }
+}
+
 /// The machine the figures came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MachineInfo {
@@ -570,14 +585,7 @@ pub fn prepare_warmup(
     out: &Path,
     log: &mut dyn FnMut(&str),
 ) -> Result<WarmupInfo, BenchError> {
-    let none = WarmupInfo {
-        seed,
-        path: None,
-        cached: false,
-        steps: 0,
-        final_nll: None,
-        seconds: 0.0,
-    };
+    let none = WarmupInfo::none(seed);
     if config.base.warmup.steps == 0 {
         return Ok(none);
     }

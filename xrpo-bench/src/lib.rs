@@ -1,7 +1,10 @@
-//! `xrpo-bench` measures whether XRPO beats GRPO and GSPO here: it trains every arm
-//! (GRPO, GSPO, XRPO and XRPO's three single-component ablations) from one shared
-//! warm-up checkpoint at the same rollout budget per step, over several seeds, and writes
-//! a report with the spread across seeds and a closing note drawn from the data.
+//! `xrpo-bench` measures whether XRPO beats GRPO here: it trains every arm (GRPO, GSPO,
+//! DAPO, XRPO as shipped, XRPO with the Beta-posterior spread or the knapsack allocator,
+//! XRPO's single-component ablations) at the same rollout budget per step over several
+//! seeds, each seed from its own warm-up checkpoint shared by that seed's arms, and writes
+//! a report paired by seed against GRPO: final pass@1 and cons@k, the area under the
+//! pass@1 curve, and steps and rollouts to reach GRPO's final pass@1 with a bootstrap
+//! interval, plus a closing note drawn from the data.
 //!
 //! The component micro-benchmarks (allocation, advantage shaping, retrieval, math
 //! verification, policy sampling and training) are gathered in `benches/components.rs`:

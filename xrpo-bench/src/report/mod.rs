@@ -137,17 +137,9 @@ mod tests {
             Arm::plain(Algorithm::Gspo),
         ];
         config.seeds = vec![0, 1];
-        let warmup = |seed| WarmupInfo {
-            seed,
-            path: None,
-            cached: false,
-            steps: 0,
-            final_nll: None,
-            seconds: 0.0,
-        };
         CompareResults {
             config,
-            warmups: vec![warmup(0), warmup(1)],
+            warmups: vec![WarmupInfo::none(0), WarmupInfo::none(1)],
             machine: MachineInfo {
                 cpu: "test".into(),
                 cores: 2,
