@@ -83,10 +83,19 @@ fn compare_runs_end_to_end_with_a_warmup_per_seed_and_resumes() {
     let again = run_compare(&cfg, &out, "again", &mut |_| {}).unwrap();
     assert_eq!(again.resumed_runs, 3);
     assert!(again.warmups.iter().all(|w| w.cached && w.steps == 0));
-    assert_eq!(
-        again.runs[0], results.runs[0],
-        "a reused run is the saved one"
-    );
+    // Reused = read back from its result.json (JSON floats need not round-trip to the
+    // last bit, so compare with the file, not with the in-memory result).
+    let saved: xrpo_bench::compare::RunResult = serde_json::from_str(
+        &std::fs::read_to_string(
+            out.join("runs")
+                .join(run_dir_name("grpo", 0))
+                .join(RUN_RESULT_FILE),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(again.runs[0], saved, "a reused run is the saved one");
+    assert_eq!(again.runs[0].key, results.runs[0].key);
     assert_eq!(
         again.runs[3].evals[0], results.runs[3].evals[0],
         "same warm-up, same seed: same initial evaluation"

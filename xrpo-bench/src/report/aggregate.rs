@@ -142,7 +142,9 @@ pub fn reach(run: &RunResult, target: f64) -> Option<Reach> {
         .iter()
         .filter(|r| r.step <= step)
         .map(|r| r.metrics.alloc.rollouts)
-        .sum();
+        .sum::<f64>()
+        // An empty sum is −0.0; shown as "-0" without this.
+        + 0.0;
     Some(Reach {
         step,
         rollouts,

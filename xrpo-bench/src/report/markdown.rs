@@ -105,7 +105,7 @@ pub fn markdown(results: &CompareResults, summary: &Summary) -> String {
     let mut md = String::new();
     let title = match cfg.sweep {
         Some(s) => format!("# xrpo-bench sweep: {s:?}\n"),
-        None => "# xrpo-bench compare: GRPO vs GSPO vs XRPO (and ablations)\n".to_string(),
+        None => "# xrpo-bench compare: every arm against GRPO, paired by seed\n".to_string(),
     };
     let _ = writeln!(md, "{title}");
     let _ = writeln!(md, "Reproduce: `{}`\n", results.command);
