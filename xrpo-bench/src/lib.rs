@@ -1,14 +1,18 @@
-//! `xrpo-bench` measures whether XRPO beats GRPO and GSPO here: it trains every arm
-//! (GRPO, GSPO, XRPO and XRPO's three single-component ablations) from one shared
-//! warm-up checkpoint at the same rollout budget per step, over several seeds, and writes
-//! a report with the spread across seeds and a closing note drawn from the data.
+//! `xrpo-bench` measures whether XRPO beats GRPO here: it trains every arm (GRPO, GSPO,
+//! DAPO, XRPO as shipped, XRPO with the Beta-posterior spread or the knapsack allocator,
+//! XRPO's single-component ablations) at the same rollout budget per step over several
+//! seeds, each seed from its own warm-up checkpoint shared by that seed's arms, and writes
+//! a report paired by seed against GRPO: final pass@1 and cons@k, the area under the
+//! pass@1 curve, and steps and rollouts to reach GRPO's final pass@1 with a bootstrap
+//! interval, plus a closing note drawn from the data.
 //!
 //! The component micro-benchmarks (allocation, advantage shaping, retrieval, math
 //! verification, policy sampling and training) are gathered in `benches/components.rs`:
 //! `cargo bench -p xrpo-bench --bench components`.
 //!
 //! ```
-//! use xrpo_bench::seed_stats::{Spread, first_reaching};
+//! use xrpo_bench::curves::first_reaching;
+//! use xrpo_bench::seed_stats::Spread;
 //!
 //! // Final pass@1 of three seeds, and the step at which a curve first reaches 0.3.
 //! let s = Spread::of(&[0.30, 0.34, 0.38]).unwrap();
@@ -22,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod compare;
+pub mod curves;
 pub mod report;
 pub mod seed_stats;
 

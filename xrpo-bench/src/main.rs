@@ -1,7 +1,7 @@
 //! `xrpo-bench`: the end-to-end GRPO vs GSPO vs XRPO comparison and its sweeps.
 //!
-//! - `xrpo-bench compare [--mode quick|full]`: six arms × seeds → `compare/report.md`,
-//!   `results.json`, `summary.json`, SVG plots.
+//! - `xrpo-bench compare [--mode quick|full]`: arms × seeds → `compare/report.md`,
+//!   `results.json`, `summary.json`, SVG plots; resumable (finished runs are kept).
 //! - `xrpo-bench compare --sweep lambda|nov-clip`: a hyper-parameter sweep.
 //! - `xrpo-bench report DIR`: re-renders the report from `DIR/results.json`.
 //!
@@ -13,17 +13,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use xrpo_bench::compare::{
-    Arm, CompareConfig, CompareResults, Mode, Sweep, run_compare, sweep_arms,
+    Arm, CompareConfig, CompareResults, Mode, Sweep, parse_seeds, run_compare, sweep_arms,
 };
 use xrpo_bench::report::write_report;
-use xrpo_train::trainer::Algorithm;
 
 /// Command line of `xrpo-bench`.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 enum Cli {
-    /// Train every arm × seed from one shared warm-up at equal rollout budget and write a
-    /// report (markdown, JSON, SVG).
+    /// Train every arm × seed, each seed from its own warm-up, at equal rollout budget
+    /// and write a report (markdown, JSON, SVG). Re-run with the same --out to resume.
     Compare(CompareArgs),
     /// Re-render report.md, summary.json and the plots from DIR/results.json.
     Report {
@@ -35,37 +34,42 @@ enum Cli {
 /// Arguments of `xrpo-bench compare`.
 #[derive(clap::Args, Debug)]
 struct CompareArgs {
-    /// Size preset: `quick` (3–20 min on 2 cores depending on load, plus the warm-up once;
-    /// noisy) or `full` (bigger machines).
+    /// Size preset: `quick` (under 5 minutes on 2 cores with the warm-ups; a smoke test,
+    /// not a result) or `full` (the headline protocol: 300 steps, 20 seeds, 5 arms).
     #[arg(long, value_enum, default_value = "quick")]
     mode: Mode,
-    /// Run a sweep instead of the six-arm comparison.
+    /// Run a sweep instead of the comparison.
     #[arg(long, value_enum)]
     sweep: Option<Sweep>,
-    /// Comma-separated algorithms to run (default: grpo, gspo, xrpo and the three
-    /// ablations).
+    /// Comma-separated arms: an algorithm (grpo, dr_grpo, gspo, xrpo, xrpo_no_alloc,
+    /// xrpo_no_seed, xrpo_no_sharpen) or dapo, reinforce_ada, xrpo_beta, xrpo_knapsack
+    /// (default: grpo,dapo,xrpo quick; grpo,dapo,xrpo,xrpo_beta,xrpo_knapsack full).
     #[arg(long, value_delimiter = ',')]
     arms: Vec<String>,
-    /// Comma-separated seeds (default: 0,1,2 quick, 0..4 full).
+    /// Comma-separated seeds or inclusive ranges, e.g. `0-19` or `0,3,5-7` (default: 0,1
+    /// quick, 0-19 full).
     #[arg(long, value_delimiter = ',')]
-    seeds: Vec<u64>,
+    seeds: Vec<String>,
     /// RL steps per run.
     #[arg(long)]
     steps: Option<u64>,
     /// Evaluate every N steps.
     #[arg(long)]
     eval_every: Option<u64>,
-    /// Target eval pass@1 for steps-to-target (default: midpoint of initial and best final).
-    #[arg(long)]
-    target: Option<f64>,
-    /// Shared warm-up weights file (loaded if present, written otherwise).
-    #[arg(long, value_name = "FILE")]
-    warmup_cache: Option<PathBuf>,
-    /// Output directory.
+    /// Train one warm-up on this seed's task and share it across all seeds (the old
+    /// protocol; on a seed-dependent task split it leaks eval prompts). Default: one
+    /// warm-up per seed.
+    #[arg(long, value_name = "SEED")]
+    shared_warmup_seed: Option<u64>,
+    /// Directory for the per-seed warm-up weights (loaded when present, written
+    /// otherwise); default: --out.
+    #[arg(long, value_name = "DIR")]
+    warmup_dir: Option<PathBuf>,
+    /// Output directory. Finished runs found there (same settings) are reused.
     #[arg(long, default_value = "compare")]
     out: PathBuf,
     /// Override a key of the base training config of every arm, e.g.
-    /// `--set prompts_per_step=4 --set eval.prompts=32`.
+    /// `--set prompts_per_step=4 --set task.kind=word_problems`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
 }
@@ -89,21 +93,17 @@ fn build_config(args: &CompareArgs) -> anyhow::Result<CompareConfig> {
             .arms
             .iter()
             .map(|name| {
-                Algorithm::ALL
-                    .into_iter()
-                    .find(|a| a.name() == name.trim())
-                    .map(Arm::plain)
-                    .with_context(|| {
-                        format!(
-                            "--arms: unknown algorithm `{name}` (one of {})",
-                            Algorithm::ALL.map(|a| a.name()).join(", ")
-                        )
-                    })
+                Arm::named(name.trim()).with_context(|| {
+                    format!(
+                        "--arms: unknown arm `{name}` (one of {})",
+                        Arm::names().join(", ")
+                    )
+                })
             })
             .collect::<anyhow::Result<_>>()?;
     }
     if !args.seeds.is_empty() {
-        cfg.seeds = args.seeds.clone();
+        cfg.seeds = parse_seeds(&args.seeds)?;
     }
     if let Some(s) = args.steps {
         cfg.base.steps = s;
@@ -111,8 +111,8 @@ fn build_config(args: &CompareArgs) -> anyhow::Result<CompareConfig> {
     if let Some(e) = args.eval_every {
         cfg.eval_every = e;
     }
-    cfg.target = args.target;
-    cfg.warmup_cache = args.warmup_cache.clone();
+    cfg.warmup_seed = args.shared_warmup_seed;
+    cfg.warmup_dir = args.warmup_dir.clone();
     cfg.validate()?;
     Ok(cfg)
 }
@@ -174,19 +174,24 @@ fn run() -> anyhow::Result<ExitCode> {
 fn print_summary(results: &CompareResults, summary: &xrpo_bench::report::Summary) {
     let k = results.config.base.eval.k;
     println!(
-        "{:<24} {:>24} {:>24} {:>10}",
+        "{:<16} {:>26} {:>26} {:>20} {:>9}",
         "arm",
         "final pass@1",
         format!("final cons@{k}"),
-        "to target"
+        format!("steps vs {}", summary.reference),
+        "censored"
     );
     for a in &summary.arms {
         println!(
-            "{:<24} {:>24} {:>24} {:>10}",
+            "{:<16} {:>26} {:>26} {:>20} {:>9}",
             a.arm,
             xrpo_bench::seed_stats::display_opt(a.final_pass_at_1.as_ref(), 3),
             xrpo_bench::seed_stats::display_opt(a.final_cons_at_k.as_ref(), 3),
-            format!("{}/{}", a.reached_target, a.seeds)
+            a.steps_ratio.map_or_else(
+                || "–".to_string(),
+                |r| format!("{:.2}× ({:.2}–{:.2})", r.ratio, r.low, r.high)
+            ),
+            format!("{}/{}", a.censored, a.seeds)
         );
     }
     println!("{}", xrpo_bench::report::closing_note(summary));

@@ -1,6 +1,10 @@
-//! Statistics over seeds: mean ± std and min–max, mean curves, steps to a target.
+//! Statistics over seeds: the spread of one figure ([`Spread`]: mean ± sample std,
+//! min–max), a paired comparison against a reference arm ([`Paired`]: Δ ± std, paired t,
+//! seeds ahead), Welch's t for unpaired spreads, and a paired bootstrap interval for a
+//! ratio of means ([`bootstrap_ratio`]).
 
 use serde::{Deserialize, Serialize};
+use xrpo_train::rng::SplitMix64;
 
 /// Spread of one figure across seeds (non-finite values are left out).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -65,6 +69,51 @@ pub fn display_opt(s: Option<&Spread>, digits: usize) -> String {
     s.map_or_else(|| "–".to_string(), |s| s.display(digits))
 }
 
+/// An arm against the reference arm, paired by seed: the per-seed differences
+/// `arm − reference`, their one-sample t and how many seeds the arm is ahead on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Paired {
+    /// Spread of the per-seed differences `arm − reference`.
+    pub diff: Spread,
+    /// Paired t statistic `mean / (std / √n)`; `None` below two seeds or for a zero std.
+    pub t: Option<f64>,
+    /// Seeds where the arm is strictly ahead (difference > 0).
+    pub ahead: usize,
+}
+
+impl Paired {
+    /// The paired comparison of `(arm, reference)` values, one pair per seed (pairs with
+    /// a non-finite side are left out); `None` when no pair is left.
+    pub fn of(pairs: &[(f64, f64)]) -> Option<Paired> {
+        let diffs: Vec<f64> = pairs
+            .iter()
+            .map(|(a, r)| a - r)
+            .filter(|d| d.is_finite())
+            .collect();
+        let diff = Spread::of(&diffs)?;
+        let t = (diff.n >= 2 && diff.std > 0.0).then(|| diff.mean / diff.sem());
+        Some(Paired {
+            diff,
+            t,
+            ahead: diffs.iter().filter(|d| **d > 0.0).count(),
+        })
+    }
+
+    /// `"+0.012 ± 0.020, t = 2.68, ahead 15/20"` with `digits` decimals.
+    pub fn display(&self, digits: usize) -> String {
+        format!(
+            "{:+.d$} ± {:.d$}, t = {}, ahead {}/{}",
+            self.diff.mean,
+            self.diff.std,
+            self.t
+                .map_or_else(|| "–".to_string(), |t| format!("{t:.2}")),
+            self.ahead,
+            self.diff.n,
+            d = digits
+        )
+    }
+}
+
 /// Welch's t statistic of `a.mean − b.mean`; `None` when either has fewer than two values
 /// or both have zero variance.
 pub fn welch_t(a: &Spread, b: &Spread) -> Option<f64> {
@@ -75,44 +124,63 @@ pub fn welch_t(a: &Spread, b: &Spread) -> Option<f64> {
     (se > 0.0).then(|| (a.mean - b.mean) / se)
 }
 
-/// The x of the first point whose y reaches `target` (`y ≥ target`); `None` if none does.
-/// Points are taken in the given order (ascending x).
-pub fn first_reaching(points: &[(f64, f64)], target: f64) -> Option<f64> {
-    points
-        .iter()
-        .find(|(_, y)| y.is_finite() && *y >= target)
-        .map(|(x, _)| *x)
+/// A ratio of means with its percentile bootstrap interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RatioCi {
+    /// `Σ arm / Σ reference` over the seeds (the ratio of the means).
+    pub ratio: f64,
+    /// Lower end of the interval (2.5th percentile of the resampled ratios).
+    pub low: f64,
+    /// Upper end of the interval (97.5th percentile).
+    pub high: f64,
+    /// Resamples whose ratio was defined (reference sum > 0).
+    pub resamples: usize,
 }
 
-/// The pointwise mean of several curves sampled at the same x values (x from the first
-/// curve; a curve shorter than the first contributes only where it has points).
-pub fn mean_curve(curves: &[Vec<(f64, f64)>]) -> Vec<(f64, f64)> {
-    let Some(first) = curves.first() else {
-        return Vec::new();
+/// Resamples drawn by [`bootstrap_ratio`] in the report.
+pub const BOOTSTRAP_RESAMPLES: usize = 4000;
+/// The bootstrap's fixed RNG seed: the report is reproducible from `results.json`.
+pub const BOOTSTRAP_SEED: u64 = 0x5eed_b007;
+
+/// The ratio of means `Σ arm / Σ reference` of `(arm, reference)` pairs (one per seed)
+/// and its 95 % paired percentile bootstrap interval: `resamples` draws of n seeds with
+/// replacement, each keeping its pair together, from a SplitMix64 stream seeded with
+/// `seed`. A resample whose reference sum is 0 has no ratio and is skipped. `None` when
+/// there is no pair with finite values or the point ratio is undefined.
+pub fn bootstrap_ratio(pairs: &[(f64, f64)], resamples: usize, seed: u64) -> Option<RatioCi> {
+    let pairs: Vec<(f64, f64)> = pairs
+        .iter()
+        .copied()
+        .filter(|(a, r)| a.is_finite() && r.is_finite())
+        .collect();
+    let ratio_of = |idx: &mut dyn Iterator<Item = usize>| {
+        let (mut a, mut r) = (0.0, 0.0);
+        for i in idx {
+            a += pairs[i].0;
+            r += pairs[i].1;
+        }
+        (r > 0.0).then(|| a / r)
     };
-    first
-        .iter()
-        .enumerate()
-        .map(|(i, (x, _))| {
-            let ys: Vec<f64> = curves
-                .iter()
-                .filter_map(|c| c.get(i).map(|p| p.1))
-                .filter(|y| y.is_finite())
-                .collect();
-            let y = if ys.is_empty() {
-                f64::NAN
-            } else {
-                ys.iter().sum::<f64>() / ys.len() as f64
-            };
-            (*x, y)
+    let n = pairs.len();
+    let ratio = ratio_of(&mut (0..n))?;
+    let mut rng = SplitMix64::new(seed);
+    let mut draws: Vec<f64> = (0..resamples)
+        .filter_map(|_| {
+            // Modulo bias is below 2⁻⁵⁰ for any realistic seed count.
+            ratio_of(&mut (0..n).map(|_| (rng.next_u64() % n as u64) as usize))
         })
-        .collect()
-}
-
-/// The default accuracy target: the midpoint between the initial accuracy and the best
-/// final accuracy, `initial + (best_final − initial) / 2`.
-pub fn midpoint_target(initial: f64, best_final: f64) -> f64 {
-    initial + 0.5 * (best_final - initial)
+        .collect();
+    if draws.is_empty() {
+        return None;
+    }
+    draws.sort_by(f64::total_cmp);
+    let at = |q: f64| draws[((q * (draws.len() - 1) as f64).round() as usize).min(draws.len() - 1)];
+    Some(RatioCi {
+        ratio,
+        low: at(0.025),
+        high: at(0.975),
+        resamples: draws.len(),
+    })
 }
 
 #[cfg(test)]
@@ -146,6 +214,26 @@ mod tests {
     }
 
     #[test]
+    fn paired_hand_values() {
+        // Differences 0.3 − 0.1 = 0.2, 0.2 − 0.3 = −0.1, 0.5 − 0.2 = 0.3: mean 0.4/3;
+        // deviations 0.2 − 0.1333 = 0.0667, −0.2333, 0.1667; squares sum
+        // 0.004444 + 0.054444 + 0.027778 = 0.086667; var 0.043333, std 0.208167;
+        // t = 0.133333 / (0.208167 / √3) = 1.109400; ahead on 2 of 3 seeds.
+        let p = Paired::of(&[(0.3, 0.1), (0.2, 0.3), (0.5, 0.2)]).unwrap();
+        assert!((p.diff.mean - 0.4 / 3.0).abs() < 1e-12);
+        assert!((p.diff.std - 0.043_333_333_333f64.sqrt()).abs() < 1e-9);
+        assert!((p.t.unwrap() - 1.109_400_392).abs() < 1e-6);
+        assert_eq!((p.ahead, p.diff.n), (2, 3));
+        assert_eq!(p.display(2), "+0.13 ± 0.21, t = 1.11, ahead 2/3");
+        // Equal differences have no t; a tie is not ahead; NaN pairs are left out.
+        let flat = Paired::of(&[(0.5, 0.4), (0.6, 0.5), (0.4, 0.4), (f64::NAN, 0.1)]);
+        let flat = flat.unwrap();
+        assert_eq!((flat.diff.n, flat.ahead), (3, 2));
+        assert!(Paired::of(&[(0.5, 0.25), (0.75, 0.5)]).unwrap().t.is_none());
+        assert!(Paired::of(&[]).is_none());
+    }
+
+    #[test]
     fn welch_t_hand_value() {
         // a = {1, 2, 3}: mean 2, var 1; b = {4, 5, 6}: mean 5, var 1.
         // se = √(1/3 + 1/3) = √(2/3); t = (2 − 5)/√(2/3) ≈ −3.674235.
@@ -160,32 +248,44 @@ mod tests {
     }
 
     #[test]
-    fn first_reaching_takes_first_crossing() {
-        let curve = [(0.0, 0.1), (5.0, 0.3), (10.0, 0.2), (15.0, 0.5)];
-        assert_eq!(first_reaching(&curve, 0.3), Some(5.0)); // equality counts
-        assert_eq!(first_reaching(&curve, 0.4), Some(15.0));
-        assert_eq!(first_reaching(&curve, 0.6), None);
+    fn bootstrap_of_two_seeds_spans_the_three_possible_ratios() {
+        // Seeds (arm, reference) = (10, 20) and (30, 20). A resample of two seeds is
+        // {1,1} → 10/20 = 0.5 (probability 1/4), {2,2} → 30/20 = 1.5 (1/4) or mixed →
+        // 40/40 = 1.0 (1/2). The 2.5th and 97.5th percentiles are therefore 0.5 and 1.5;
+        // the point ratio is 40/40 = 1.
+        let ci = bootstrap_ratio(&[(10.0, 20.0), (30.0, 20.0)], 2000, 7).unwrap();
+        assert_eq!(ci.ratio, 1.0);
+        assert_eq!((ci.low, ci.high), (0.5, 1.5));
+        assert_eq!(ci.resamples, 2000);
+        // Same seed, same interval.
         assert_eq!(
-            first_reaching(&[(0.0, f64::NAN), (1.0, 0.9)], 0.5),
-            Some(1.0)
+            bootstrap_ratio(&[(10.0, 20.0), (30.0, 20.0)], 2000, 7),
+            Some(ci)
         );
     }
 
     #[test]
-    fn mean_curve_averages_pointwise() {
-        let a = vec![(0.0, 0.0), (5.0, 0.4)];
-        let b = vec![(0.0, 0.2), (5.0, 0.6)];
-        let c = vec![(0.0, 0.1)];
-        let m = mean_curve(&[a, b, c]);
-        assert_eq!(m.len(), 2);
-        assert!((m[0].1 - 0.1).abs() < 1e-12); // (0 + 0.2 + 0.1) / 3
-        assert!((m[1].1 - 0.5).abs() < 1e-12); // (0.4 + 0.6) / 2
-        assert!(mean_curve(&[]).is_empty());
+    fn bootstrap_of_proportional_pairs_is_degenerate() {
+        // Every seed's arm value is half the reference's: every resample's ratio is 0.5.
+        let ci = bootstrap_ratio(&[(5.0, 10.0), (10.0, 20.0), (15.0, 30.0)], 500, 1).unwrap();
+        assert_eq!((ci.ratio, ci.low, ci.high), (0.5, 0.5, 0.5));
     }
 
     #[test]
-    fn midpoint_target_hand_value() {
-        assert!((midpoint_target(0.2, 0.6) - 0.4).abs() < 1e-12);
-        assert!((midpoint_target(0.5, 0.5) - 0.5).abs() < 1e-12);
+    fn bootstrap_skips_undefined_ratios() {
+        // A zero reference sum has no ratio: the all-zero pair set has none at all.
+        assert!(bootstrap_ratio(&[(0.0, 0.0), (0.0, 0.0)], 100, 1).is_none());
+        assert!(bootstrap_ratio(&[], 100, 1).is_none());
+        // One zero-reference seed of two: resamples of only that seed are skipped
+        // (about a quarter of them), the rest keep their ratio.
+        let ci = bootstrap_ratio(&[(5.0, 0.0), (10.0, 10.0)], 1000, 3).unwrap();
+        assert!(
+            ci.resamples < 1000 && ci.resamples > 600,
+            "{}",
+            ci.resamples
+        );
+        assert_eq!(ci.ratio, 1.5); // 15 / 10
+        assert_eq!(ci.low, 1.0); // {2,2}: 20/20
+        assert_eq!(ci.high, 1.5); // mixed: 15/10
     }
 }

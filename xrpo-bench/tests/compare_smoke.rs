@@ -1,20 +1,19 @@
-//! End-to-end smoke test of `compare` at a toy size (1 step, 2 prompts, 1 seed, 2 arms),
-//! and the CLI's error messages.
+//! End-to-end smoke test of `compare` at a toy size (1 step, 2 prompts, 2 seeds, 2 arms):
+//! per-seed warm-ups, resuming, and the CLI's error messages.
 
 use std::process::Command;
 
-use xrpo_bench::compare::{Arm, CompareConfig, run_compare};
+use xrpo_bench::compare::{Arm, CompareConfig, RUN_RESULT_FILE, run_compare, run_dir_name};
 use xrpo_bench::report::write_report;
 use xrpo_train::trainer::Algorithm;
 
 fn toy() -> CompareConfig {
     let mut c = CompareConfig::quick();
     c.arms = vec![Arm::plain(Algorithm::Grpo), Arm::plain(Algorithm::Xrpo)];
-    c.seeds = vec![0];
+    c.seeds = vec![0, 1];
     c.base.steps = 1;
     c.base.prompts_per_step = 2;
     c.base.n_fixed = 4;
-    c.base.alloc.n_fixed = 4;
     c.base.warmup.steps = 2;
     c.base.warmup.batch = 4;
     c.base.eval.prompts = 4;
@@ -24,7 +23,7 @@ fn toy() -> CompareConfig {
 }
 
 #[test]
-fn compare_runs_end_to_end_from_one_shared_warmup() {
+fn compare_runs_end_to_end_with_a_warmup_per_seed_and_resumes() {
     let out = std::env::temp_dir().join(format!("xrpo-bench-smoke-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let cfg = toy();
@@ -33,22 +32,37 @@ fn compare_runs_end_to_end_from_one_shared_warmup() {
         lines.push(l.to_string())
     })
     .unwrap();
-    // The warm-up was trained once and written where every run loads it from.
-    assert!(!results.warmup.cached);
-    let path = results.warmup.path.clone().unwrap();
-    assert!(path.is_file());
-    assert_eq!(results.runs.len(), 2);
+    // One warm-up per seed, trained now, each in its own file.
+    assert_eq!(results.warmups.len(), 2);
+    let paths: Vec<_> = results
+        .warmups
+        .iter()
+        .map(|w| {
+            assert!(!w.cached);
+            let p = w.path.clone().unwrap();
+            assert!(p.is_file());
+            p
+        })
+        .collect();
+    assert_ne!(paths[0], paths[1]);
+    assert_eq!(results.runs.len(), 4);
     for r in &results.runs {
         // Step 0 and step 1 evaluations, one training step with the full budget B = 4·2.
         assert_eq!(r.evals.len(), 2);
         assert_eq!(r.steps.len(), 1);
-        assert_eq!(r.steps[0]["alloc/rollouts"], 8.0);
+        assert_eq!(r.steps[0].metrics.alloc.rollouts, 8.0);
         assert_eq!(r.evals[1].rollouts, 8.0);
+        assert!(
+            out.join("runs")
+                .join(run_dir_name(&r.arm, r.seed))
+                .join(RUN_RESULT_FILE)
+                .is_file()
+        );
     }
     let summary = write_report(&out, &results).unwrap();
     assert!(
         summary.identical_start,
-        "arms must start from the same model"
+        "every arm of a seed must start from that seed's warm-up"
     );
     for f in [
         "report.md",
@@ -58,13 +72,40 @@ fn compare_runs_end_to_end_from_one_shared_warmup() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    // A second comparison reuses the cached warm-up instead of training it again.
+    // A killed comparison: drop one finished run; the re-run reuses the other three,
+    // loads seed 1's cached warm-up for the missing run, and needs no warm-up for seed 0.
+    std::fs::remove_file(
+        out.join("runs")
+            .join(run_dir_name("xrpo", 1))
+            .join(RUN_RESULT_FILE),
+    )
+    .unwrap();
     let again = run_compare(&cfg, &out, "again", &mut |_| {}).unwrap();
-    assert!(again.warmup.cached);
+    assert_eq!(again.resumed_runs, 3);
+    assert!(again.warmups.iter().all(|w| w.cached && w.steps == 0));
+    // Reused = read back from its result.json (JSON floats need not round-trip to the
+    // last bit, so compare with the file, not with the in-memory result).
+    let saved: xrpo_bench::compare::RunResult = serde_json::from_str(
+        &std::fs::read_to_string(
+            out.join("runs")
+                .join(run_dir_name("grpo", 0))
+                .join(RUN_RESULT_FILE),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(again.runs[0], saved, "a reused run is the saved one");
+    assert_eq!(again.runs[0].key, results.runs[0].key);
     assert_eq!(
-        again.runs[0].evals[0], results.runs[0].evals[0],
+        again.runs[3].evals[0], results.runs[3].evals[0],
         "same warm-up, same seed: same initial evaluation"
     );
+    // Changed settings: nothing is reused.
+    let mut longer = cfg.clone();
+    longer.base.steps = 2;
+    let fresh = run_compare(&longer, &out, "longer", &mut |_| {}).unwrap();
+    assert_eq!(fresh.resumed_runs, 0);
+    assert_eq!(fresh.runs[0].steps.len(), 2);
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -98,7 +139,10 @@ fn cli_rejects_unknown_arm_and_bad_override() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown algorithm `nope`"), "{err}");
+    assert!(
+        err.contains("unknown arm `nope`") && err.contains("xrpo_knapsack"),
+        "{err}"
+    );
     let out = Command::new(bin)
         .args([
             "compare",

@@ -1,14 +1,20 @@
-//! Aggregation over seeds: per-arm [`ArmSummary`] figures and the whole [`Summary`]
-//! (what `summary.json` holds), and the mean curves the plots draw.
+//! Aggregation over seeds: per-arm [`ArmSummary`] figures, each paired by seed against
+//! the reference arm (GRPO), and the whole [`Summary`] (what `summary.json` holds); the
+//! mean curves the plots draw.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use xrpo_train::trainer::StepMetrics;
 
-use crate::compare::{CompareResults, RunResult};
-use crate::seed_stats::{Spread, first_reaching, mean_curve, midpoint_target};
+use crate::compare::{CompareResults, EvalPoint, RunResult};
+use crate::curves::{first_reaching, mean_curve, normalized_area};
+use crate::seed_stats::{
+    BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Paired, RatioCi, Spread, bootstrap_ratio,
+};
 
-/// Per-arm figures aggregated over seeds.
+/// Per-arm figures aggregated over seeds. "Target" is, per seed, the reference arm's
+/// final eval pass@1 on that seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmSummary {
     /// Arm name.
@@ -23,18 +29,27 @@ pub struct ArmSummary {
     pub final_pass_at_k: Option<Spread>,
     /// Eval cons@k at the last step.
     pub final_cons_at_k: Option<Spread>,
-    /// Mean eval pass@1 over every evaluation after step 0 (area under the curve / steps).
-    pub mean_pass_at_1: Option<Spread>,
-    /// Final pass@1 minus the reference arm's, paired by seed.
-    pub delta_pass_at_1: Option<Spread>,
-    /// Final cons@k minus the reference arm's, paired by seed.
-    pub delta_cons_at_k: Option<Spread>,
-    /// Steps to reach the target pass@1, over the seeds that reached it.
+    /// Area under the eval pass@1 curve (trapezoid over the eval steps) divided by the
+    /// steps: the mean pass@1 over the run.
+    pub auc_pass_at_1: Option<Spread>,
+    /// Final pass@1 against the reference arm, paired by seed.
+    pub vs_pass_at_1: Option<Paired>,
+    /// Final cons@k against the reference arm, paired by seed.
+    pub vs_cons_at_k: Option<Paired>,
+    /// Area under the pass@1 curve against the reference arm, paired by seed.
+    pub vs_auc_pass_at_1: Option<Paired>,
+    /// Steps to the target: the first eval step whose pass@1 reaches the seed's target; a
+    /// run that never does is censored at its last step (and counted in `censored`).
     pub steps_to_target: Option<Spread>,
-    /// Rollouts spent to reach the target pass@1, over the seeds that reached it.
+    /// Rollouts spent up to and including that step (sum of the steps' `alloc/rollouts`).
     pub rollouts_to_target: Option<Spread>,
-    /// Seeds that reached the target.
-    pub reached_target: usize,
+    /// Runs that never reached the target (counted at their last step).
+    pub censored: usize,
+    /// `Σ steps_to_target / Σ reference steps_to_target` over the paired seeds, with its
+    /// 95 % paired bootstrap interval; `None` for the reference itself.
+    pub steps_ratio: Option<RatioCi>,
+    /// The same ratio for rollouts to target.
+    pub rollouts_ratio: Option<RatioCi>,
     /// Mean over steps of `frac_reward_zero_std`.
     pub frac_reward_zero_std: Option<Spread>,
     /// Rollouts per step (mean).
@@ -77,6 +92,115 @@ pub struct ArmSummary {
     pub level_start: BTreeMap<u32, f64>,
 }
 
+/// The whole summary (what `summary.json` holds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The reference arm everything is paired against (GRPO when present, else the first),
+    /// and whose final pass@1 on each seed is that seed's target.
+    pub reference: String,
+    /// Whether, for every seed, every arm's step-0 evaluation was identical (same
+    /// initial model and eval sampling), as loading the seed's one warm-up promises.
+    pub identical_start: bool,
+    /// Resamples of the bootstrap intervals.
+    pub bootstrap_resamples: usize,
+    /// The bootstrap's fixed RNG seed.
+    pub bootstrap_seed: u64,
+    /// Per arm, in config order.
+    pub arms: Vec<ArmSummary>,
+}
+
+/// How a run reached (or failed to reach) its seed's target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reach {
+    /// First eval step whose pass@1 ≥ target, or the last eval step when censored.
+    pub step: u64,
+    /// Rollouts spent in steps `1..=step` (sum of `alloc/rollouts`).
+    pub rollouts: f64,
+    /// Whether the run never reached the target (counted at its last step).
+    pub censored: bool,
+}
+
+/// When `run` first reached pass@1 ≥ `target` at an evaluation, censored at its last
+/// evaluation; `None` for a run without evaluations or a non-finite target.
+pub fn reach(run: &RunResult, target: f64) -> Option<Reach> {
+    let last = run.evals.last()?;
+    if !target.is_finite() {
+        return None;
+    }
+    let points: Vec<(f64, f64)> = run
+        .evals
+        .iter()
+        .map(|e| (e.step as f64, e.pass_at_1))
+        .collect();
+    let (step, censored) = match first_reaching(&points, target) {
+        // The x values are eval steps (u64 → f64 is exact below 2⁵³).
+        Some(x) => (x as u64, false),
+        None => (last.step, true),
+    };
+    let rollouts = run
+        .steps
+        .iter()
+        .filter(|r| r.step <= step)
+        .map(|r| r.metrics.alloc.rollouts)
+        .sum::<f64>()
+        // An empty sum is −0.0; shown as "-0" without this.
+        + 0.0;
+    Some(Reach {
+        step,
+        rollouts,
+        censored,
+    })
+}
+
+/// The normalised area under a run's eval pass@1 curve (see [`normalized_area`]).
+pub fn auc_pass_at_1(run: &RunResult) -> f64 {
+    let points: Vec<(f64, f64)> = run
+        .evals
+        .iter()
+        .map(|e| (e.step as f64, e.pass_at_1))
+        .collect();
+    normalized_area(&points).unwrap_or(f64::NAN)
+}
+
+/// Mean over steps of the finite values of `f(metrics)`.
+pub(crate) fn metric_mean(run: &RunResult, f: impl Fn(&StepMetrics) -> f64) -> f64 {
+    let v: Vec<f64> = run
+        .steps
+        .iter()
+        .map(|r| f(&r.metrics))
+        .filter(|x| x.is_finite())
+        .collect();
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+/// Sum over steps of `f(metrics)` (NaN when a step lacks it or there is no step).
+pub(crate) fn metric_sum(run: &RunResult, f: impl Fn(&StepMetrics) -> f64) -> f64 {
+    if run.steps.is_empty() {
+        return f64::NAN;
+    }
+    run.steps.iter().map(|r| f(&r.metrics)).sum()
+}
+
+/// One of the advantage shaper's own counters (`advantage/*`), NaN when absent.
+pub(crate) fn advantage_metric(m: &StepMetrics, key: &str) -> f64 {
+    m.other.get(key).copied().flatten().unwrap_or(f64::NAN)
+}
+
+/// step − generate − verify − allocate − update (s), NaN when a part is unknown.
+pub(crate) fn other_seconds(m: &StepMetrics) -> f64 {
+    let t = &m.time;
+    let verify = if t.verify.is_finite() { t.verify } else { 0.0 };
+    t.step - t.generate - verify - t.allocate - t.update
+}
+
+pub(crate) fn spread_by<F: Fn(&RunResult) -> f64>(runs: &[&RunResult], f: F) -> Option<Spread> {
+    Spread::of(&runs.iter().map(|r| f(r)).collect::<Vec<_>>())
+}
+
 /// Mean over runs of `f(run)`'s per-level values.
 pub(crate) fn level_mean(
     runs: &[&RunResult],
@@ -97,64 +221,8 @@ pub(crate) fn level_mean(
         .collect()
 }
 
-/// The whole summary (what `summary.json` holds).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    /// Target for "steps to target": an absolute eval pass@1 when `target_from_config`,
-    /// otherwise a gain in pass@1 over each seed's initial pass@1 (half of the best arm's
-    /// mean final gain).
-    pub target: f64,
-    /// Whether the target came from the config (`false`: the gain default).
-    pub target_from_config: bool,
-    /// The reference arm deltas are taken against (GRPO when present, else the first).
-    pub reference: String,
-    /// Whether, for every seed, every arm's step-0 evaluation was identical (same
-    /// initial model and eval sampling), as the shared warm-up promises.
-    pub identical_start: bool,
-    /// Per arm, in config order.
-    pub arms: Vec<ArmSummary>,
-}
-
-pub(crate) fn metric_mean(run: &RunResult, key: &str) -> f64 {
-    let v: Vec<f64> = run
-        .steps
-        .iter()
-        .filter_map(|m| m.get(key).copied())
-        .filter(|x| x.is_finite())
-        .collect();
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v.iter().sum::<f64>() / v.len() as f64
-    }
-}
-
-pub(crate) fn metric_sum(run: &RunResult, key: &str) -> f64 {
-    let v: Vec<f64> = run
-        .steps
-        .iter()
-        .filter_map(|m| m.get(key).copied())
-        .collect();
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v.iter().sum()
-    }
-}
-
-pub(crate) fn other_seconds(m: &BTreeMap<String, f64>) -> Option<f64> {
-    let g = |k: &str| m.get(k).copied();
-    Some(
-        g("time/step")?
-            - g("time/generate")?
-            - g("time/verify").unwrap_or(0.0)
-            - g("time/allocate")?
-            - g("time/update")?,
-    )
-}
-
-pub(crate) fn spread_by<F: Fn(&RunResult) -> f64>(runs: &[&RunResult], f: F) -> Option<Spread> {
-    Spread::of(&runs.iter().map(|r| f(r)).collect::<Vec<_>>())
+fn final_of(r: &RunResult, f: fn(&EvalPoint) -> f64) -> f64 {
+    r.evals.last().map_or(f64::NAN, f)
 }
 
 /// Aggregates the runs of a comparison over seeds.
@@ -167,55 +235,25 @@ pub fn summarize(results: &CompareResults) -> Summary {
         .collect();
     let by_arm =
         |name: &str| -> Vec<&RunResult> { results.runs.iter().filter(|r| r.arm == name).collect() };
-    let last = |r: &RunResult| r.evals.last().map_or(f64::NAN, |e| e.pass_at_1);
-    let last_cons = |r: &RunResult| r.evals.last().map_or(f64::NAN, |e| e.cons_at_k);
-    // Per-seed initial pass@1 (every arm of a seed starts from the same model).
-    let initial_of = |seed: u64| -> f64 {
-        results
-            .runs
-            .iter()
-            .find(|r| r.seed == seed)
-            .and_then(|r| r.evals.first())
-            .map_or(f64::NAN, |e| e.pass_at_1)
-    };
-    let gain = |r: &RunResult| last(r) - initial_of(r.seed);
-    let best_gain = arms
-        .iter()
-        .filter_map(|a| spread_by(&by_arm(a), gain).map(|s| s.mean))
-        .fold(f64::NEG_INFINITY, f64::max);
-    let (target, target_from_config) = match results.config.target {
-        Some(t) => (t, true),
-        None => (midpoint_target(0.0, best_gain.max(0.0)), false),
-    };
-    // The threshold a run must reach: absolute, or its seed's start plus the gain target.
-    let threshold = |r: &RunResult| {
-        if target_from_config {
-            target
-        } else {
-            initial_of(r.seed) + target
-        }
-    };
     let reference = if arms.contains(&"grpo") {
         "grpo".to_string()
     } else {
         arms.first().map_or_else(String::new, |a| a.to_string())
     };
     let ref_runs = by_arm(&reference);
-    let paired = |runs: &[&RunResult], f: &dyn Fn(&RunResult) -> f64| -> Option<Spread> {
-        let diffs: Vec<f64> = runs
-            .iter()
-            .filter_map(|r| {
-                ref_runs
-                    .iter()
-                    .find(|x| x.seed == r.seed)
-                    .map(|x| f(r) - f(x))
-            })
-            .collect();
-        Spread::of(&diffs)
+    let ref_of = |seed: u64| ref_runs.iter().find(|x| x.seed == seed).copied();
+    // The seed's target: the reference arm's final pass@1 on it.
+    let target_of = |seed: u64| ref_of(seed).map_or(f64::NAN, |r| final_of(r, |e| e.pass_at_1));
+    // (arm value, reference value) per seed the reference also ran.
+    let pairs = |runs: &[&RunResult], f: &dyn Fn(&RunResult) -> f64| -> Vec<(f64, f64)> {
+        runs.iter()
+            .filter_map(|r| ref_of(r.seed).map(|x| (f(r), f(x))))
+            .collect()
     };
+    let reach_of = |r: &RunResult| reach(r, target_of(r.seed));
     // Same start: every arm's step-0 eval equals the first arm's for the same seed.
     let identical_start = results.config.seeds.iter().all(|&seed| {
-        let firsts: Vec<&crate::compare::EvalPoint> = results
+        let firsts: Vec<&EvalPoint> = results
             .runs
             .iter()
             .filter(|r| r.seed == seed)
@@ -231,73 +269,80 @@ pub fn summarize(results: &CompareResults) -> Summary {
         .iter()
         .map(|&name| {
             let runs = by_arm(name);
-            let reach_steps: Vec<f64> = runs
-                .iter()
-                .filter_map(|r| {
-                    let pts: Vec<(f64, f64)> = r
-                        .evals
-                        .iter()
-                        .map(|e| (e.step as f64, e.pass_at_1))
-                        .collect();
-                    first_reaching(&pts, threshold(r))
-                })
-                .collect();
-            let reach_rollouts: Vec<f64> = runs
-                .iter()
-                .filter_map(|r| {
-                    let pts: Vec<(f64, f64)> =
-                        r.evals.iter().map(|e| (e.rollouts, e.pass_at_1)).collect();
-                    first_reaching(&pts, threshold(r))
-                })
-                .collect();
+            let is_ref = name == reference;
+            let reaches: Vec<Reach> = runs.iter().filter_map(|r| reach_of(r)).collect();
+            let ratio = |f: fn(&Reach) -> f64| -> Option<RatioCi> {
+                if is_ref {
+                    return None;
+                }
+                let p: Vec<(f64, f64)> = runs
+                    .iter()
+                    .filter_map(|r| Some((f(&reach_of(r)?), f(&reach_of(ref_of(r.seed)?)?))))
+                    .collect();
+                bootstrap_ratio(&p, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED)
+            };
+            let p1 = |r: &RunResult| final_of(r, |e| e.pass_at_1);
+            let cons = |r: &RunResult| final_of(r, |e| e.cons_at_k);
             ArmSummary {
                 arm: name.to_string(),
                 seeds: runs.len(),
                 initial_pass_at_1: spread_by(&runs, |r| {
                     r.evals.first().map_or(f64::NAN, |e| e.pass_at_1)
                 }),
-                final_pass_at_1: spread_by(&runs, last),
-                final_pass_at_k: spread_by(&runs, |r| {
-                    r.evals.last().map_or(f64::NAN, |e| e.pass_at_k)
+                final_pass_at_1: spread_by(&runs, p1),
+                final_pass_at_k: spread_by(&runs, |r| final_of(r, |e| e.pass_at_k)),
+                final_cons_at_k: spread_by(&runs, cons),
+                auc_pass_at_1: spread_by(&runs, auc_pass_at_1),
+                vs_pass_at_1: Paired::of(&pairs(&runs, &p1)),
+                vs_cons_at_k: Paired::of(&pairs(&runs, &cons)),
+                vs_auc_pass_at_1: Paired::of(&pairs(&runs, &auc_pass_at_1)),
+                steps_to_target: Spread::of(
+                    &reaches.iter().map(|r| r.step as f64).collect::<Vec<_>>(),
+                ),
+                rollouts_to_target: Spread::of(
+                    &reaches.iter().map(|r| r.rollouts).collect::<Vec<_>>(),
+                ),
+                censored: reaches.iter().filter(|r| r.censored).count(),
+                steps_ratio: ratio(|r| r.step as f64),
+                rollouts_ratio: ratio(|r| r.rollouts),
+                frac_reward_zero_std: spread_by(&runs, |r| {
+                    metric_mean(r, |m| m.frac_reward_zero_std)
                 }),
-                final_cons_at_k: spread_by(&runs, last_cons),
-                mean_pass_at_1: spread_by(&runs, |r| {
-                    let v: Vec<f64> = r.evals.iter().skip(1).map(|e| e.pass_at_1).collect();
-                    Spread::of(&v).map_or(f64::NAN, |s| s.mean)
-                }),
-                delta_pass_at_1: paired(&runs, &last),
-                delta_cons_at_k: paired(&runs, &last_cons),
-                steps_to_target: Spread::of(&reach_steps),
-                rollouts_to_target: Spread::of(&reach_rollouts),
-                reached_target: reach_steps.len(),
-                frac_reward_zero_std: spread_by(&runs, |r| metric_mean(r, "frac_reward_zero_std")),
-                rollouts_per_step: spread_by(&runs, |r| metric_mean(r, "alloc/rollouts")),
+                rollouts_per_step: spread_by(&runs, |r| metric_mean(r, |m| m.alloc.rollouts)),
                 rollouts_per_prompt_max: spread_by(&runs, |r| {
-                    metric_mean(r, "alloc/rollouts_per_prompt_max")
+                    metric_mean(r, |m| m.alloc.rollouts_per_prompt_max)
                 }),
                 rollouts_per_prompt_min: spread_by(&runs, |r| {
-                    metric_mean(r, "alloc/rollouts_per_prompt_min")
+                    metric_mean(r, |m| m.alloc.rollouts_per_prompt_min)
                 }),
-                seeded_prompts: spread_by(&runs, |r| metric_sum(r, "seed/seeded_prompts")),
-                flipped_prompts: spread_by(&runs, |r| metric_sum(r, "seed/flipped")),
-                seed_attempts: spread_by(&runs, |r| metric_sum(r, "seed/attempts")),
+                seeded_prompts: spread_by(&runs, |r| metric_sum(r, |m| m.seed.seeded_prompts)),
+                flipped_prompts: spread_by(&runs, |r| metric_sum(r, |m| m.seed.flipped)),
+                seed_attempts: spread_by(&runs, |r| metric_sum(r, |m| m.seed.attempts)),
                 novelty_bonus_mean: spread_by(&runs, |r| {
-                    metric_mean(r, "advantage/novelty_bonus_mean")
+                    metric_mean(r, |m| advantage_metric(m, "advantage/novelty_bonus_mean"))
                 }),
                 novelty_bonus_frac: spread_by(&runs, |r| {
-                    metric_mean(r, "advantage/novelty_bonus_frac")
+                    metric_mean(r, |m| advantage_metric(m, "advantage/novelty_bonus_frac"))
                 }),
                 novelty_clip_frac: spread_by(&runs, |r| {
-                    metric_mean(r, "advantage/novelty_clip_frac")
+                    metric_mean(r, |m| advantage_metric(m, "advantage/novelty_clip_frac"))
                 }),
-                train_reward: spread_by(&runs, |r| metric_mean(r, "reward")),
-                step_seconds: spread_by(&runs, |r| metric_mean(r, "time/step")),
-                generate_seconds: spread_by(&runs, |r| metric_mean(r, "time/generate")),
-                allocate_seconds: spread_by(&runs, |r| metric_mean(r, "time/allocate")),
-                update_seconds: spread_by(&runs, |r| metric_mean(r, "time/update")),
-                other_seconds: spread_by(&runs, |r| {
-                    let v: Vec<f64> = r.steps.iter().filter_map(other_seconds).collect();
-                    Spread::of(&v).map_or(f64::NAN, |s| s.mean)
+                train_reward: spread_by(&runs, |r| metric_mean(r, |m| m.reward)),
+                step_seconds: spread_by(&runs, |r| metric_mean(r, |m| m.time.step)),
+                generate_seconds: spread_by(&runs, |r| metric_mean(r, |m| m.time.generate)),
+                allocate_seconds: spread_by(&runs, |r| metric_mean(r, |m| m.time.allocate)),
+                update_seconds: spread_by(&runs, |r| metric_mean(r, |m| m.time.update)),
+                other_seconds: spread_by(&runs, |r| metric_mean(r, other_seconds)),
+                overhead_share: spread_by(&runs, |r| {
+                    let (mut over, mut total) = (0.0, 0.0);
+                    for m in r.steps.iter().map(|s| &s.metrics) {
+                        let o = other_seconds(m);
+                        if o.is_finite() && m.time.allocate.is_finite() {
+                            over += o + m.time.allocate;
+                            total += m.time.step;
+                        }
+                    }
+                    if total > 0.0 { over / total } else { f64::NAN }
                 }),
                 level_gain: level_mean(&runs, &|r| {
                     let (first, last) = (r.evals.first()?, r.evals.last()?);
@@ -311,36 +356,24 @@ pub fn summarize(results: &CompareResults) -> Summary {
                 level_start: level_mean(&runs, &|r| {
                     Some(r.evals.first()?.pass_at_1_by_level.clone())
                 }),
-                overhead_share: spread_by(&runs, |r| {
-                    let (mut over, mut total) = (0.0, 0.0);
-                    for m in &r.steps {
-                        if let (Some(o), Some(a), Some(s)) =
-                            (other_seconds(m), m.get("time/allocate"), m.get("time/step"))
-                        {
-                            over += o + a;
-                            total += s;
-                        }
-                    }
-                    if total > 0.0 { over / total } else { f64::NAN }
-                }),
             }
         })
         .collect();
     Summary {
-        target,
-        target_from_config,
         reference,
         identical_start,
+        bootstrap_resamples: BOOTSTRAP_RESAMPLES,
+        bootstrap_seed: BOOTSTRAP_SEED,
         arms: arm_summaries,
     }
 }
 
-/// The mean curve of `f(eval)` against `x(eval)` of one arm over its seeds.
+/// The mean curve of `y(eval)` against `x(eval)` of one arm over its seeds.
 pub(crate) fn arm_curve(
     results: &CompareResults,
     arm: &str,
-    x: fn(&crate::compare::EvalPoint) -> f64,
-    y: fn(&crate::compare::EvalPoint) -> f64,
+    x: fn(&EvalPoint) -> f64,
+    y: fn(&EvalPoint) -> f64,
 ) -> Vec<(f64, f64)> {
     let curves: Vec<Vec<(f64, f64)>> = results
         .runs
@@ -352,7 +385,11 @@ pub(crate) fn arm_curve(
 }
 
 /// The mean per-step curve of a training metric of one arm over its seeds.
-pub(crate) fn arm_step_curve(results: &CompareResults, arm: &str, key: &str) -> Vec<(f64, f64)> {
+pub(crate) fn arm_step_curve(
+    results: &CompareResults,
+    arm: &str,
+    f: fn(&StepMetrics) -> f64,
+) -> Vec<(f64, f64)> {
     let curves: Vec<Vec<(f64, f64)>> = results
         .runs
         .iter()
@@ -360,8 +397,7 @@ pub(crate) fn arm_step_curve(results: &CompareResults, arm: &str, key: &str) -> 
         .map(|r| {
             r.steps
                 .iter()
-                .enumerate()
-                .map(|(i, m)| ((i + 1) as f64, m.get(key).copied().unwrap_or(f64::NAN)))
+                .map(|s| (s.step as f64, f(&s.metrics)))
                 .collect()
         })
         .collect();

@@ -3,10 +3,11 @@
 use std::fmt::Write as _;
 
 use super::aggregate::{ArmSummary, Summary, arm_curve, arm_step_curve};
-use super::narrative::{closing_note, target_text};
+use super::narrative::{closing_note, speed_text};
 use crate::compare::CompareResults;
-use crate::seed_stats::{Spread, display_opt};
+use crate::seed_stats::{Paired, RatioCi, Spread, display_opt};
 use xrpo_train::plot::{Series, line_plot};
+use xrpo_train::trainer::StepMetrics;
 
 /// The SVG plots of a comparison: file name → SVG text.
 pub fn plots(results: &CompareResults) -> Vec<(&'static str, String)> {
@@ -30,11 +31,11 @@ pub fn plots(results: &CompareResults) -> Vec<(&'static str, String)> {
     let rollouts = |e: &crate::compare::EvalPoint| e.rollouts;
     let p1 = |e: &crate::compare::EvalPoint| e.pass_at_1;
     let cons = |e: &crate::compare::EvalPoint| e.cons_at_k;
-    let step_series = |key: &str| {
+    let step_series = |f: fn(&StepMetrics) -> f64| {
         arms.iter()
             .map(|a| Series {
                 label: a.to_string(),
-                points: arm_step_curve(results, a, key),
+                points: arm_step_curve(results, a, f),
             })
             .collect::<Vec<_>>()
     };
@@ -81,7 +82,7 @@ pub fn plots(results: &CompareResults) -> Vec<(&'static str, String)> {
                 "share of groups with zero reward std",
                 "RL step",
                 "frac_reward_zero_std",
-                &step_series("frac_reward_zero_std"),
+                &step_series(|m| m.frac_reward_zero_std),
             ),
         ),
         (
@@ -90,7 +91,7 @@ pub fn plots(results: &CompareResults) -> Vec<(&'static str, String)> {
                 "training reward (mean over rollouts)",
                 "RL step",
                 "reward",
-                &step_series("reward"),
+                &step_series(|m| m.reward),
             ),
         ),
     ]
@@ -104,7 +105,7 @@ pub fn markdown(results: &CompareResults, summary: &Summary) -> String {
     let mut md = String::new();
     let title = match cfg.sweep {
         Some(s) => format!("# xrpo-bench sweep: {s:?}\n"),
-        None => "# xrpo-bench compare: GRPO vs GSPO vs XRPO (and ablations)\n".to_string(),
+        None => "# xrpo-bench compare: every arm against GRPO, paired by seed\n".to_string(),
     };
     let _ = writeln!(md, "{title}");
     let _ = writeln!(md, "Reproduce: `{}`\n", results.command);
@@ -120,8 +121,12 @@ pub fn markdown(results: &CompareResults, summary: &Summary) -> String {
     );
     let _ = writeln!(
         md,
-        "- mode: {:?}; task: built-in arithmetic ladder, model `{}`; {} seeds ({:?}); {} RL steps of |Q| = {} prompts, budget B = n_fixed·|Q| = {}·{} = {} rollouts per step for every arm",
+        "- mode: {:?}; task: `{}`, model `{}`; {} seeds ({:?}); {} RL steps of |Q| = {} prompts, budget B = n_fixed·|Q| = {}·{} = {} rollouts per step for every arm",
         cfg.mode,
+        serde_json::to_value(b.task.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{:?}", b.task.kind)),
         b.model,
         cfg.seeds.len(),
         cfg.seeds,
@@ -142,34 +147,43 @@ pub fn markdown(results: &CompareResults, summary: &Summary) -> String {
         b.eval.temperature,
         cfg.eval_every
     );
-    let w = &results.warmup;
+    let trained: Vec<&crate::compare::WarmupInfo> =
+        results.warmups.iter().filter(|w| !w.cached).collect();
+    let warm = if results.warmups.iter().all(|w| w.path.is_none()) {
+        "no warm-up (random init of each seed, shared across arms)".to_string()
+    } else {
+        let shared = match cfg.warmup_seed {
+            Some(s) => format!(
+                "**one warm-up shared by every seed** (trained on seed {s}'s task: other seeds' eval prompts may be in its training pool)"
+            ),
+            None => "a warm-up per seed, trained on that seed's own task split and loaded by every arm of the seed".to_string(),
+        };
+        format!(
+            "{shared}, {} supervised updates; {} of {} trained now ({:.0} s in all), the rest loaded from cache",
+            b.warmup.steps,
+            trained.len(),
+            results.warmups.len(),
+            trained.iter().map(|w| w.seconds).sum::<f64>()
+        )
+    };
     let _ = writeln!(
         md,
-        "- same initial model: {}; step-0 evaluations identical across arms for every seed: **{}**",
-        match &w.path {
-            Some(p) => format!(
-                "one shared supervised warm-up of {} updates (seed {}, {}), `{}`",
-                b.warmup.steps,
-                cfg.warmup_seed,
-                if w.cached {
-                    "loaded from cache".to_string()
-                } else {
-                    format!(
-                        "trained now in {:.0} s, final NLL {}",
-                        w.seconds,
-                        w.final_nll.map_or("?".into(), |n| format!("{n:.3}"))
-                    )
-                },
-                p.file_name().map_or_else(
-                    || p.display().to_string(),
-                    |f| f.to_string_lossy().into_owned()
-                )
-            ),
-            None => "no warm-up (random init of each seed, shared across arms)".into(),
-        },
+        "- same initial model per seed: {warm}; step-0 evaluations identical across arms for every seed: **{}**",
         if summary.identical_start { "yes" } else { "NO" }
     );
-    let _ = writeln!(md, "- target for steps-to-target: {}", target_text(summary));
+    if results.resumed_runs > 0 {
+        let _ = writeln!(
+            md,
+            "- {} of {} runs were finished by an earlier invocation with the same settings and reused (the wall time above covers this invocation only)",
+            results.resumed_runs,
+            results.runs.len()
+        );
+    }
+    let _ = writeln!(
+        md,
+        "- target for steps-to-target: on each seed, `{}`'s final pass@1 on that seed",
+        summary.reference
+    );
     let _ = writeln!(
         md,
         "- figures are mean ± sample std across seeds, (min–max) in brackets; Δ are paired by seed against `{}`",
@@ -182,65 +196,83 @@ pub fn markdown(results: &CompareResults, summary: &Summary) -> String {
         );
     }
 
-    let delta = |a: &ArmSummary, d: Option<&Spread>| {
+    let vs = |a: &ArmSummary, p: Option<Paired>| {
         if a.arm == summary.reference {
             "(reference)".to_string()
         } else {
-            d.map_or_else(
-                || "–".into(),
-                |d| {
-                    format!(
-                        "{:+.3} ± {:.3} ({:+.3}–{:+.3})",
-                        d.mean, d.std, d.min, d.max
-                    )
-                },
-            )
+            p.map_or_else(|| "–".into(), |p| p.display(3))
         }
     };
-    let _ = writeln!(md, "\n## Final accuracy\n");
+    let _ = writeln!(md, "\n## Final accuracy and area under the curve\n");
     let _ = writeln!(
         md,
-        "| arm | pass@1 start | pass@1 final | Δ pass@1 | pass@{k} final | cons@{k} final | Δ cons@{k} | mean pass@1 over run |\n|---|---|---|---|---|---|---|---|"
+        "| arm | pass@1 start | pass@1 final | vs {r} (Δ ± sd, paired t, seeds ahead) | pass@{k} final | cons@{k} final | vs {r} | AUC pass@1 | vs {r} |\n|---|---|---|---|---|---|---|---|---|",
+        r = summary.reference
     );
     for a in &summary.arms {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             a.arm,
             display_opt(a.initial_pass_at_1.as_ref(), 3),
             display_opt(a.final_pass_at_1.as_ref(), 3),
-            delta(a, a.delta_pass_at_1.as_ref()),
+            vs(a, a.vs_pass_at_1),
             display_opt(a.final_pass_at_k.as_ref(), 3),
             display_opt(a.final_cons_at_k.as_ref(), 3),
-            delta(a, a.delta_cons_at_k.as_ref()),
-            display_opt(a.mean_pass_at_1.as_ref(), 3),
+            vs(a, a.vs_cons_at_k),
+            display_opt(a.auc_pass_at_1.as_ref(), 3),
+            vs(a, a.vs_auc_pass_at_1),
         );
     }
     let _ = writeln!(
         md,
-        "\n## Speed to target\n\nTarget: {}.\n",
-        target_text(summary)
+        "\nAUC pass@1 = area under the eval pass@1 curve (trapezoid over the eval steps) divided by the steps: the mean pass@1 over the run."
     );
     let _ = writeln!(
         md,
-        "| arm | seeds reaching | steps to target | rollouts to target |\n|---|---|---|---|"
+        "\n## Steps and rollouts to {r}'s final pass@1\n\nOn each seed the target is `{r}`'s final eval pass@1 on that seed; a run's step is the first evaluation (every {} steps) whose pass@1 reaches it, and its rollouts are those spent up to that step. Ratios are Σ arm / Σ {r} over the seeds, with a 95 % paired bootstrap interval ({} resamples of the seeds, fixed RNG seed {:#x}).\n",
+        cfg.eval_every,
+        summary.bootstrap_resamples,
+        summary.bootstrap_seed,
+        r = summary.reference
+    );
+    let ci = |c: Option<RatioCi>, a: &ArmSummary| match c {
+        _ if a.arm == summary.reference => "(reference)".to_string(),
+        Some(c) => format!("{:.2}× ({:.2}–{:.2})", c.ratio, c.low, c.high),
+        None => "–".into(),
+    };
+    let _ = writeln!(
+        md,
+        "| arm | steps to target | ratio to {r} [95 % CI] | rollouts to target | ratio to {r} [95 % CI] | censored |\n|---|---|---|---|---|---|",
+        r = summary.reference
     );
     for a in &summary.arms {
         let _ = writeln!(
             md,
-            "| {} | {}/{} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {}/{} |",
             a.arm,
-            a.reached_target,
-            a.seeds,
             display_opt(a.steps_to_target.as_ref(), 1),
+            ci(a.steps_ratio, a),
             display_opt(a.rollouts_to_target.as_ref(), 0),
+            ci(a.rollouts_ratio, a),
+            a.censored,
+            a.seeds,
         );
     }
+    let censored: usize = summary.arms.iter().map(|a| a.censored).sum();
     let _ = writeln!(
         md,
-        "\nSteps are counted at evaluation points (every {} steps), so they are rounded up to that grid.",
-        cfg.eval_every
+        "\nCensored runs never reached the target and are counted at their last step ({censored} in all). Counting them is more conservative than dropping them, but their true step count is larger than the one counted, so an arm with censored runs has its ratio understated (in its favour): a speed-up claim needs 0 censored runs. `{}` itself reaches its own final at the last evaluation at the latest, so it is never censored.",
+        summary.reference
     );
+    let speed: Vec<String> = summary
+        .arms
+        .iter()
+        .filter_map(|a| speed_text(summary, a))
+        .collect();
+    if !speed.is_empty() {
+        let _ = writeln!(md, "\n{}.", speed.join(".\n"));
+    }
     let levels: Vec<u32> = summary
         .arms
         .iter()

@@ -45,11 +45,12 @@ fn results_json(results: &CompareResults) -> String {
     let compact = |v: &dyn erased::Json| v.to_compact();
     let runs: Vec<String> = results.runs.iter().map(|r| compact(r)).collect();
     format!(
-        "{{\n\"config\": {},\n\"warmup\": {},\n\"machine\": {},\n\"command\": {},\n\"total_seconds\": {},\n\"runs\": [\n{}\n]\n}}\n",
+        "{{\n\"config\": {},\n\"warmups\": {},\n\"machine\": {},\n\"command\": {},\n\"resumed_runs\": {},\n\"total_seconds\": {},\n\"runs\": [\n{}\n]\n}}\n",
         compact(&results.config),
-        compact(&results.warmup),
+        compact(&results.warmups),
         compact(&results.machine),
         compact(&results.command),
+        compact(&results.resumed_runs),
         compact(&results.total_seconds),
         runs.join(",\n")
     )
@@ -78,7 +79,7 @@ mod tests {
 
     use super::*;
     use crate::compare::{Arm, CompareConfig, EvalPoint, MachineInfo, RunResult, WarmupInfo};
-    use xrpo_train::trainer::Algorithm;
+    use xrpo_train::trainer::{Algorithm, StepMetrics, StepRecord};
 
     fn point(step: u64, p1: f64, cons: f64) -> EvalPoint {
         EvalPoint {
@@ -92,30 +93,35 @@ mod tests {
         }
     }
 
+    /// A run evaluated at steps 0, 5, 10 with pass@1 `curve` (cons@k = pass@1 / 2) and
+    /// ten steps of 64 rollouts each.
     fn run(arm: &str, seed: u64, curve: &[f64], zero_std: f64) -> RunResult {
         let evals = curve
             .iter()
             .enumerate()
             .map(|(i, &p)| point(i as u64 * 5, p, p / 2.0))
             .collect();
-        let steps = (0..10)
-            .map(|_| {
-                BTreeMap::from([
-                    ("frac_reward_zero_std".to_string(), zero_std),
-                    ("alloc/rollouts".to_string(), 64.0),
-                    ("seed/flipped".to_string(), 1.0),
-                    ("seed/seeded_prompts".to_string(), 2.0),
-                    ("time/step".to_string(), 1.0),
-                    ("time/generate".to_string(), 0.2),
-                    ("time/verify".to_string(), 0.0),
-                    ("time/allocate".to_string(), 0.05),
-                    ("time/update".to_string(), 0.7),
-                ])
+        let steps = (1..=10)
+            .map(|step| {
+                let mut m = StepMetrics {
+                    frac_reward_zero_std: zero_std,
+                    ..StepMetrics::default()
+                };
+                m.alloc.rollouts = 64.0;
+                m.seed.flipped = 1.0;
+                m.seed.seeded_prompts = 2.0;
+                m.time.step = 1.0;
+                m.time.generate = 0.2;
+                m.time.verify = 0.0;
+                m.time.allocate = 0.05;
+                m.time.update = 0.7;
+                StepRecord { step, metrics: m }
             })
             .collect();
         RunResult {
             arm: arm.into(),
             seed,
+            key: 0,
             evals,
             steps,
             train_seconds: 10.0,
@@ -125,17 +131,15 @@ mod tests {
 
     fn synthetic() -> CompareResults {
         let mut config = CompareConfig::quick();
-        config.arms = vec![Arm::plain(Algorithm::Grpo), Arm::plain(Algorithm::Xrpo)];
+        config.arms = vec![
+            Arm::plain(Algorithm::Grpo),
+            Arm::plain(Algorithm::Xrpo),
+            Arm::plain(Algorithm::Gspo),
+        ];
         config.seeds = vec![0, 1];
         CompareResults {
             config,
-            warmup: WarmupInfo {
-                path: None,
-                cached: false,
-                steps: 0,
-                final_nll: None,
-                seconds: 0.0,
-            },
+            warmups: vec![WarmupInfo::none(0), WarmupInfo::none(1)],
             machine: MachineInfo {
                 cpu: "test".into(),
                 cores: 2,
@@ -146,39 +150,64 @@ mod tests {
             command: "xrpo-bench compare --test".into(),
             runs: vec![
                 run("grpo", 0, &[0.1, 0.2, 0.3], 0.5),
-                run("grpo", 1, &[0.1, 0.3, 0.4], 0.5),
                 run("xrpo", 0, &[0.1, 0.4, 0.5], 0.3),
-                run("xrpo", 1, &[0.1, 0.35, 0.6], 0.3),
+                run("gspo", 0, &[0.1, 0.2, 0.25], 0.5),
+                run("grpo", 1, &[0.1, 0.3, 0.4], 0.5),
+                run("xrpo", 1, &[0.1, 0.35, 0.7], 0.3),
+                run("gspo", 1, &[0.1, 0.2, 0.25], 0.5),
             ],
+            resumed_runs: 0,
             total_seconds: 1.0,
         }
     }
 
+    /// Every figure below is computed by hand from the curves in [`synthetic`].
     #[test]
     fn summary_hand_values() {
         let s = summarize(&synthetic());
-        // Every seed starts at 0.1; best mean final gain = xrpo ((0.5 − 0.1) + (0.6 − 0.1))/2
-        // = 0.45; half of it 0.225, so each run must reach 0.1 + 0.225 = 0.325.
-        assert!((s.target - 0.225).abs() < 1e-12);
-        assert!(!s.target_from_config);
         assert!(s.identical_start);
         assert_eq!(s.reference, "grpo");
-        let grpo = &s.arms[0];
-        let xrpo = &s.arms[1];
-        // grpo seed 0 never reaches 0.325 (max 0.3); seed 1 reaches it at step 10 (0.4).
-        assert_eq!(grpo.reached_target, 1);
-        assert_eq!(grpo.steps_to_target.unwrap().mean, 10.0);
-        // xrpo reaches it at step 5 for both seeds; rollouts 5·64 = 320.
-        assert_eq!(xrpo.reached_target, 2);
-        assert_eq!(xrpo.steps_to_target.unwrap().mean, 5.0);
-        assert_eq!(xrpo.rollouts_to_target.unwrap().mean, 320.0);
-        // Paired deltas: seed 0: 0.5 − 0.3 = 0.2, seed 1: 0.6 − 0.4 = 0.2.
-        let d = xrpo.delta_pass_at_1.unwrap();
-        assert!((d.mean - 0.2).abs() < 1e-12 && d.std.abs() < 1e-12);
-        // cons = p1 / 2 → deltas 0.1.
-        assert!((xrpo.delta_cons_at_k.unwrap().mean - 0.1).abs() < 1e-12);
-        // mean over evals after step 0: seed 0 (0.4+0.5)/2 = 0.45, seed 1 0.475 → 0.4625.
-        assert!((xrpo.mean_pass_at_1.unwrap().mean - 0.4625).abs() < 1e-12);
+        let (grpo, xrpo, gspo) = (&s.arms[0], &s.arms[1], &s.arms[2]);
+        // Targets: GRPO's finals, 0.3 on seed 0 and 0.4 on seed 1. GRPO reaches its own
+        // final at its last evaluation, step 10, on both seeds: 640 rollouts each.
+        let g = grpo.steps_to_target.unwrap();
+        assert_eq!((g.mean, g.n), (10.0, 2));
+        assert_eq!(grpo.rollouts_to_target.unwrap().mean, 640.0);
+        assert_eq!(grpo.censored, 0);
+        assert!(grpo.steps_ratio.is_none() && grpo.rollouts_ratio.is_none());
+        // XRPO: seed 0 reaches 0.3 at step 5 (0.4); seed 1 misses 0.4 at step 5 (0.35) and
+        // reaches it at step 10 (0.7). Steps 5, 10: mean 7.5; rollouts 320, 640.
+        let x = xrpo.steps_to_target.unwrap();
+        assert_eq!((x.mean, x.min, x.max), (7.5, 5.0, 10.0));
+        assert_eq!(xrpo.rollouts_to_target.unwrap().mean, 480.0);
+        assert_eq!(xrpo.censored, 0);
+        // Ratio (5 + 10) / (10 + 10) = 0.75. Bootstrap over 2 seeds: {0,0} → 5/10 = 0.5,
+        // {1,1} → 10/10 = 1, mixed → 0.75: the interval is 0.5–1.
+        let r = xrpo.steps_ratio.unwrap();
+        assert_eq!((r.ratio, r.low, r.high), (0.75, 0.5, 1.0));
+        let r = xrpo.rollouts_ratio.unwrap();
+        assert_eq!((r.ratio, r.low, r.high), (0.75, 0.5, 1.0));
+        // GSPO never reaches 0.3 or 0.4 (max 0.25): both runs censored at step 10.
+        assert_eq!(gspo.censored, 2);
+        assert_eq!(gspo.steps_to_target.unwrap().mean, 10.0);
+        assert_eq!(gspo.steps_ratio.unwrap().ratio, 1.0);
+        // Final pass@1, paired: 0.5 − 0.3 = 0.2 and 0.7 − 0.4 = 0.3: mean 0.25, std
+        // √((0.05² + 0.05²)/1) = 0.0707107, t = 0.25 / (0.0707107/√2) = 5, ahead on 2/2.
+        let p = xrpo.vs_pass_at_1.unwrap();
+        assert!((p.diff.mean - 0.25).abs() < 1e-12);
+        assert!((p.diff.std - 0.005f64.sqrt()).abs() < 1e-12);
+        assert!((p.t.unwrap() - 5.0).abs() < 1e-9);
+        assert_eq!(p.ahead, 2);
+        // cons = p1 / 2 → differences 0.1 and 0.15: mean 0.125.
+        assert!((xrpo.vs_cons_at_k.unwrap().diff.mean - 0.125).abs() < 1e-12);
+        // AUC (trapezoids over steps 0, 5, 10, divided by 10):
+        // XRPO seed 0: (5·(0.1+0.4)/2 + 5·(0.4+0.5)/2)/10 = (1.25 + 2.25)/10 = 0.35;
+        // XRPO seed 1: (5·0.45/2 + 5·1.05/2)/10 = (1.125 + 2.625)/10 = 0.375;
+        // GRPO seed 0: (5·0.3/2 + 5·0.5/2)/10 = 0.2; seed 1: (5·0.4/2 + 5·0.7/2)/10 = 0.275.
+        let a = xrpo.auc_pass_at_1.unwrap();
+        assert!((a.mean - 0.3625).abs() < 1e-12);
+        let d = xrpo.vs_auc_pass_at_1.unwrap().diff;
+        assert!((d.min - 0.1).abs() < 1e-12 && (d.max - 0.15).abs() < 1e-12);
         // Seeding totals: 10 steps × 2 seeded, × 1 flipped.
         assert_eq!(xrpo.seeded_prompts.unwrap().mean, 20.0);
         assert_eq!(xrpo.flipped_prompts.unwrap().mean, 10.0);
@@ -186,21 +215,18 @@ mod tests {
         assert!((xrpo.other_seconds.unwrap().mean - 0.05).abs() < 1e-9);
         assert!((xrpo.overhead_share.unwrap().mean - 0.1).abs() < 1e-9);
         assert!((xrpo.frac_reward_zero_std.unwrap().mean - 0.3).abs() < 1e-12);
-        // Level 0 tracks pass@1: gains (0.5 − 0.1, 0.6 − 0.1) → 0.45; level 3 stays at 0.
-        assert!((xrpo.level_gain[&0] - 0.45).abs() < 1e-12);
+        assert_eq!(xrpo.rollouts_per_step.unwrap().mean, 64.0);
+        // Level 0 tracks pass@1: gains (0.5 − 0.1, 0.7 − 0.1) → 0.5; level 3 stays at 0.
+        assert!((xrpo.level_gain[&0] - 0.5).abs() < 1e-12);
         assert_eq!(xrpo.level_gain[&3], 0.0);
         assert!((xrpo.level_start[&0] - 0.1).abs() < 1e-12);
     }
 
     #[test]
-    fn different_starts_are_flagged_and_configured_target_is_used() {
+    fn different_starts_are_flagged() {
         let mut r = synthetic();
-        r.runs[2].evals[0].pass_at_1 = 0.11;
-        r.config.target = Some(0.45);
-        let s = summarize(&r);
-        assert!(!s.identical_start);
-        assert_eq!(s.target, 0.45);
-        assert!(s.target_from_config);
+        r.runs[1].evals[0].pass_at_1 = 0.11;
+        assert!(!summarize(&r).identical_start);
     }
 
     #[test]
@@ -220,16 +246,21 @@ mod tests {
             assert!(dir.join(f).is_file(), "{f} missing");
         }
         let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
-        assert!(md.contains("Highest final eval pass@1: **xrpo**"));
+        assert!(md.contains("Highest final eval pass@1: **xrpo**"), "{md}");
         assert!(md.contains("quick mode"));
+        assert!(
+            md.contains("| xrpo | 7.5 ± 3.5 (5.0–10.0) | 0.75× (0.50–1.00) |"),
+            "{md}"
+        );
+        assert!(md.contains("| 2/2 |"), "GSPO's two censored runs: {md}");
+        assert!(md.contains("+0.250 ± 0.071, t = 5.00, ahead 2/2"), "{md}");
         // results.json round-trips.
         let back: CompareResults =
             serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
                 .unwrap();
-        assert_eq!(back.runs.len(), 4);
+        assert_eq!(back.runs.len(), 6);
         assert_eq!(summarize(&back), s);
-        // Identical per-seed deltas (std 0) give no t; flip GRPO to the winner instead and
-        // the note must say XRPO did not win.
+        // Flip GRPO to the winner and the note must say XRPO did not win.
         let mut lose = synthetic();
         for run in lose.runs.iter_mut().filter(|r| r.arm == "xrpo") {
             for e in run.evals.iter_mut().skip(1) {

@@ -1,5 +1,5 @@
-//! The report's prose drawn from the data: the verdict line, the target's wording and
-//! the closing note.
+//! The report's prose drawn from the data: the verdict line, the speed sentence and the
+//! closing note.
 
 use std::fmt::Write as _;
 
@@ -19,42 +19,50 @@ pub(crate) fn verdict(summary: &Summary) -> (Option<&ArmSummary>, String) {
         return (None, "no arm produced an evaluation".into());
     };
     let mut s = format!("Highest final eval pass@1: **{}**", best.arm);
-    if let Some(d) = best.delta_pass_at_1
-        && best.arm != summary.reference
-    {
-        let noise = if d.n >= 2 && d.sem() > 0.0 {
-            let t = d.mean / d.sem();
-            if t.abs() < 2.0 {
-                format!(
+    match best.vs_pass_at_1 {
+        Some(p) if best.arm != summary.reference => {
+            let noise = match p.t {
+                Some(t) if t.abs() < 2.0 => format!(
                     "; paired over {} seeds that is t = {t:.2}, **within seed noise** (|t| < 2)",
-                    d.n
-                )
-            } else {
-                format!("; paired over {} seeds t = {t:.2}", d.n)
-            }
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            s,
-            ", {:+.3} pass@1 over {} (per-seed differences {:+.3} ± {:.3}, range {:+.3} to {:+.3}){noise}.",
-            d.mean, summary.reference, d.mean, d.std, d.min, d.max
-        );
-    } else {
-        s.push('.');
+                    p.diff.n
+                ),
+                Some(t) => format!("; paired over {} seeds t = {t:.2}", p.diff.n),
+                None => String::new(),
+            };
+            let _ = write!(
+                s,
+                ", {:+.3} pass@1 over {} (per-seed differences {:+.3} ± {:.3}, range {:+.3} to {:+.3}, ahead on {} of {} seeds){noise}.",
+                p.diff.mean,
+                summary.reference,
+                p.diff.mean,
+                p.diff.std,
+                p.diff.min,
+                p.diff.max,
+                p.ahead,
+                p.diff.n
+            );
+        }
+        _ => s.push('.'),
     }
     (Some(best), s)
 }
 
-pub(crate) fn target_text(summary: &Summary) -> String {
-    if summary.target_from_config {
-        format!("eval pass@1 ≥ {:.3} (from the config)", summary.target)
-    } else {
+/// The speed sentence of one arm: its steps and rollouts to the reference's final
+/// pass@1 as a ratio of the reference's, with the bootstrap interval and the censoring.
+pub(crate) fn speed_text(summary: &Summary, a: &ArmSummary) -> Option<String> {
+    let (st, ro) = (a.steps_ratio?, a.rollouts_ratio?);
+    let censored = if a.censored > 0 {
         format!(
-            "eval pass@1 ≥ the seed's initial pass@1 + {:.3} (half of the best arm's mean final gain)",
-            summary.target
+            "; {} of {} runs never reached it and count at their last step, so the true ratio is larger",
+            a.censored, a.seeds
         )
-    }
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{} reached {}'s final pass@1 in {:.2}× its steps (95 % CI {:.2}–{:.2}) and {:.2}× its rollouts ({:.2}–{:.2}){censored}",
+        a.arm, summary.reference, st.ratio, st.low, st.high, ro.ratio, ro.low, ro.high
+    ))
 }
 
 /// The data-driven closing note: who won, by how much against the seed spread, and what
@@ -69,8 +77,9 @@ pub fn closing_note(summary: &Summary) -> String {
     };
     let xrpo_won = best.is_some_and(|b| b.arm == "xrpo");
     let significant = xrpo
-        .delta_pass_at_1
-        .is_some_and(|d| d.n >= 2 && d.sem() > 0.0 && d.mean / d.sem() >= 2.0);
+        .vs_pass_at_1
+        .and_then(|p| p.t)
+        .is_some_and(|t| t >= 2.0);
     if xrpo_won && significant {
         let _ = writeln!(
             s,
@@ -84,13 +93,14 @@ pub fn closing_note(summary: &Summary) -> String {
             summary.reference
         );
     } else {
-        let paired = xrpo.delta_pass_at_1.map_or_else(String::new, |d| {
-            let t = if d.n >= 2 && d.sem() > 0.0 {
-                format!(", t = {:.2} over {} seeds", d.mean / d.sem(), d.n)
-            } else {
-                String::new()
-            };
-            format!(" (paired difference {:+.3} ± {:.3}{t})", d.mean, d.std)
+        let paired = xrpo.vs_pass_at_1.map_or_else(String::new, |p| {
+            let t = p.t.map_or_else(String::new, |t| {
+                format!(", t = {t:.2} over {} seeds", p.diff.n)
+            });
+            format!(
+                " (paired difference {:+.3} ± {:.3}{t})",
+                p.diff.mean, p.diff.std
+            )
         });
         let _ = writeln!(
             s,
@@ -99,6 +109,9 @@ pub fn closing_note(summary: &Summary) -> String {
             summary.reference,
             display_opt(reference.final_pass_at_1.as_ref(), 3)
         );
+    }
+    if let Some(line) = speed_text(summary, xrpo) {
+        let _ = writeln!(s, "\n{line}.");
     }
     let _ = writeln!(s, "\nWhat the data says about why:\n");
     if let (Some(z), Some(zr)) = (xrpo.frac_reward_zero_std, reference.frac_reward_zero_std) {
@@ -225,7 +238,7 @@ pub fn closing_note(summary: &Summary) -> String {
         .arms
         .iter()
         .filter(|a| a.arm != summary.reference)
-        .filter_map(|a| a.delta_pass_at_1.map(|d| d.std))
+        .filter_map(|a| a.vs_pass_at_1.map(|p| p.diff.std))
         .fold(0.0, f64::max);
     if let (Some(lo), Some(hi)) = (
         gains.iter().copied().reduce(f64::min),
