@@ -6,7 +6,8 @@
    (build the CLI first: cargo build --release -p xrpo-cli --bin xrpo); the CLI time is
    the whole process (read JSON lines, verify in parallel, write), the Python time is
    the verify_batch call alone, both best of 3.
-2. xrpo.advantages for 1M responses (groups of 16) from numpy: best of 5.
+2. xrpo.advantages for 1M responses (groups of 16) from numpy, side by side with a numpy
+   GRPO baseline: median of 7, wall and CPU time, all cores and one thread.
 3. XrpoAllocator.allocate of 16x1024 rollouts over 1024 prompts: one phase's call with
    per-prompt statistics as a (counts, means, stds) tuple and as a [1024, 4] array.
 4. With --trl: the XRPO overhead inside TRL steps (tiny random Llama on CPU), as the share
@@ -84,17 +85,47 @@ def bench_verify(cli, n=10_000):
     return out
 
 
-def bench_advantages(n=1_000_000, g=16):
+def median_times(f, repeat):
+    """(median wall ms, median CPU ms of this thread): the CPU time shows the work of a
+    one-thread call even when the box is shared; threaded calls' work is off this thread."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        c0, t0 = time.thread_time(), time.perf_counter()
+        f()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.thread_time() - c0)
+    return float(np.median(walls)) * 1e3, float(np.median(cpus)) * 1e3
+
+
+def bench_advantages(n=1_000_000, g=16, repeat=7):
+    """xrpo.advantages side by side with a numpy GRPO baseline (grouped mean, Bessel std,
+    normalise: the least a numpy user would run) in the same process, median of `repeat`."""
     rng = np.random.default_rng(0)
     rewards = rng.integers(0, 2, n).astype(np.float32)
     ids = np.repeat(np.arange(n // g), g)
     seq = -rng.random(n).astype(np.float32)
     xrpo.advantages(rewards[:1000], ids[:1000])
-    t_grpo = best(lambda: xrpo.advantages(rewards, ids), 5)
-    t_xrpo = best(lambda: xrpo.advantages(rewards, ids, seq, estimator="xrpo"), 5)
+
+    def numpy_grpo():
+        r = rewards.reshape(-1, g)
+        return ((r - r.mean(1, keepdims=True)) / (r.std(1, ddof=1, keepdims=True) + 1e-4)).ravel()
+
+    out = {"n": n, "repeat": repeat, "loadavg": os.getloadavg()[0]}
+    runs = {
+        "numpy_grpo": numpy_grpo,
+        "grpo": lambda: xrpo.advantages(rewards, ids),
+        "grpo_1thread": lambda: xrpo.advantages(rewards, ids, threads=1),
+        "xrpo": lambda: xrpo.advantages(rewards, ids, seq, estimator="xrpo"),
+        "xrpo_1thread": lambda: xrpo.advantages(rewards, ids, seq, estimator="xrpo", threads=1),
+    }
+    for name, f in runs.items():
+        wall, cpu = median_times(f, repeat)
+        out[f"{name}_ms"] = wall
+        out[f"{name}_cpu_ms"] = cpu
     shuffled = rng.permutation(n)
-    t_shuf = best(lambda: xrpo.advantages(rewards[shuffled], ids[shuffled]), 3)
-    return {"n": n, "grpo_ms": t_grpo * 1e3, "xrpo_ms": t_xrpo * 1e3, "grpo_shuffled_ids_ms": t_shuf * 1e3}
+    r_s, ids_s = rewards[shuffled], ids[shuffled]
+    out["grpo_shuffled_ids_ms"] = median_times(lambda: xrpo.advantages(r_s, ids_s), 3)[0]
+    return out
 
 
 def bench_allocate(prompts=1024, n_fixed=16):
@@ -143,8 +174,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", default="target/release/xrpo")
     ap.add_argument("--trl", action="store_true")
+    ap.add_argument("--only", choices=["verify", "advantages", "allocate"], help="run one part")
     a = ap.parse_args()
-    res = {"verify": bench_verify(a.cli), "advantages": bench_advantages(), "allocate": bench_allocate()}
+    parts = {"verify": lambda: bench_verify(a.cli), "advantages": bench_advantages, "allocate": bench_allocate}
+    res = {k: f() for k, f in parts.items() if a.only in (None, k)}
     if a.trl:
         res["trl"] = bench_trl()
     print(json.dumps(res, indent=2))

@@ -1,6 +1,8 @@
 //! Group-relative advantages (`xrpo-advantage`) over flat numpy arrays with group ids.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use ndarray::Array1;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
@@ -8,39 +10,72 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use xrpo_advantage::{
-    AdvantageShaper, Batch, DrGrpo, Grpo, NoveltySharpening, Reward, Rloo, ShapingStats, StdScale,
+    AdvantageShaper, Batch, DrGrpo, Grpo, NoveltySharpening, Rloo, ShapingStats, StdScale,
 };
 
-use crate::errors::{detached, guard, value_err};
+use crate::errors::{Count, detached, guard, value_err};
 
-/// Rewards as `Option<f32>` (NaN = missing), from a float32 or float64 array.
-fn read_rewards(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Reward>> {
-    let check = |i: usize, r: f64| -> PyResult<Reward> {
-        if r.is_nan() {
-            Ok(None)
-        } else if r.is_infinite() {
-            Err(value_err(
-                "rewards",
-                format!("rewards[{i}] = {r} is not finite (use NaN for a missing reward)"),
-            ))
-        } else {
-            Ok(Some(r as f32))
+/// A borrowed (or, for a strided array, copied) 1-D float array.
+enum Floats<'a> {
+    F32(Cow<'a, [f32]>),
+    F64(Cow<'a, [f64]>),
+}
+
+impl Floats<'_> {
+    #[inline]
+    fn get(&self, i: usize) -> f64 {
+        match self {
+            Floats::F32(a) => f64::from(a[i]),
+            Floats::F64(a) => a[i],
         }
-    };
-    if let Ok(a) = obj.extract::<PyReadonlyArray1<f32>>() {
-        let a = a.as_array();
-        if let Some(i) = a.iter().position(|r| r.is_infinite()) {
-            return check(i, f64::from(a[i])).map(|_| Vec::new());
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Floats::F32(a) => a.len(),
+            Floats::F64(a) => a.len(),
         }
-        return Ok(a.iter().map(|&r| (!r.is_nan()).then_some(r)).collect());
     }
-    if let Ok(a) = obj.extract::<PyReadonlyArray1<f64>>() {
-        let a = a.as_array();
-        return a.iter().enumerate().map(|(i, &r)| check(i, r)).collect();
+}
+
+/// Borrows a numpy array's data: contiguous arrays are read in place (no copy).
+fn slice_of<'a, T: numpy::Element + Copy>(a: &'a PyReadonlyArray1<'_, T>) -> Cow<'a, [T]> {
+    match a.as_slice() {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(a.as_array().to_vec()),
     }
-    Err(PyTypeError::new_err(
-        "rewards: expected a 1-D float32 or float64 numpy array (NaN = missing)",
-    ))
+}
+
+/// The two float dtypes an argument may hold; the borrow keeps the array readable.
+enum FloatArray<'py> {
+    F32(PyReadonlyArray1<'py, f32>),
+    F64(PyReadonlyArray1<'py, f64>),
+}
+
+impl<'py> FloatArray<'py> {
+    fn extract(arg: &str, obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(a) = obj.extract::<PyReadonlyArray1<f32>>() {
+            return Ok(FloatArray::F32(a));
+        }
+        if let Ok(a) = obj.extract::<PyReadonlyArray1<f64>>() {
+            return Ok(FloatArray::F64(a));
+        }
+        Err(PyTypeError::new_err(format!(
+            "{arg}: expected a 1-D float32 or float64 numpy array{}",
+            if arg == "rewards" {
+                " (NaN = missing)"
+            } else {
+                ""
+            }
+        )))
+    }
+
+    fn floats(&self) -> Floats<'_> {
+        match self {
+            FloatArray::F32(a) => Floats::F32(slice_of(a)),
+            FloatArray::F64(a) => Floats::F64(slice_of(a)),
+        }
+    }
 }
 
 fn read_i64(arg: &str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
@@ -58,58 +93,37 @@ fn read_i64(arg: &str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
     )))
 }
 
-fn read_f32(arg: &str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
-    if let Ok(a) = obj.extract::<PyReadonlyArray1<f32>>() {
-        return Ok(a.as_array().to_vec());
-    }
-    if let Ok(a) = obj.extract::<PyReadonlyArray1<f64>>() {
-        return Ok(a.as_array().iter().map(|&x| x as f32).collect());
-    }
-    Err(PyTypeError::new_err(format!(
-        "{arg}: expected a 1-D float32 or float64 numpy array"
-    )))
-}
-
-/// How rows map onto contiguous groups: `None` when rows already come group by group.
+/// How rows map onto contiguous groups.
 struct Grouping {
     sizes: Vec<usize>,
-    /// `slot[i]`: row `i`'s position in the group-contiguous order (None = identity).
-    slot: Option<Vec<usize>>,
+    /// `order[p]`: the input row at position `p` of the group-contiguous order (None =
+    /// identity: rows already come group by group).
+    order: Option<Vec<usize>>,
 }
 
 fn group_rows(ids: &[i64]) -> Grouping {
-    // Fastest path: sorted ids (the usual layout) form one run each, no hashing needed.
-    if ids.windows(2).all(|w| w[0] <= w[1]) {
-        let mut sizes = Vec::new();
-        let mut start = 0;
-        for i in 1..=ids.len() {
-            if i == ids.len() || ids[i] != ids[start] {
-                sizes.push(i - start);
-                start = i;
-            }
-        }
-        return Grouping { sizes, slot: None };
-    }
-    // Fast path: each id forms one contiguous run.
+    // One pass over the runs of equal ids. Strictly increasing run ids (sorted input, the
+    // usual layout) are distinct by construction; otherwise runs are checked for repeats.
     let mut sizes = Vec::new();
-    let mut seen = HashSet::new();
-    let mut contiguous = true;
-    let mut i = 0;
-    while i < ids.len() {
-        let id = ids[i];
-        let mut j = i + 1;
-        while j < ids.len() && ids[j] == id {
-            j += 1;
+    let mut run_ids = Vec::new();
+    let mut increasing = true;
+    let mut start = 0;
+    for i in 1..=ids.len() {
+        if i == ids.len() || ids[i] != ids[start] {
+            if let Some(&last) = run_ids.last() {
+                increasing &= last < ids[start];
+            }
+            run_ids.push(ids[start]);
+            sizes.push(i - start);
+            start = i;
         }
-        if !seen.insert(id) {
-            contiguous = false;
-            break;
-        }
-        sizes.push(j - i);
-        i = j;
     }
-    if contiguous {
-        return Grouping { sizes, slot: None };
+    if increasing {
+        return Grouping { sizes, order: None };
+    }
+    let mut seen = HashSet::with_capacity(run_ids.len());
+    if run_ids.iter().all(|id| seen.insert(*id)) {
+        return Grouping { sizes, order: None };
     }
     // General path: groups in order of first appearance, rows in order within a group.
     let mut dense: HashMap<i64, usize> = HashMap::new();
@@ -130,31 +144,145 @@ fn group_rows(ids: &[i64]) -> Grouping {
         cursor.push(acc);
         acc += n;
     }
-    let slot = group_of
-        .iter()
-        .map(|&g| {
-            let s = cursor[g];
-            cursor[g] += 1;
-            s
-        })
-        .collect();
+    let mut order = vec![0; ids.len()];
+    for (i, &g) in group_of.iter().enumerate() {
+        order[cursor[g]] = i;
+        cursor[g] += 1;
+    }
     Grouping {
         sizes,
-        slot: Some(slot),
+        order: Some(order),
     }
 }
 
-fn permute<T: Copy + Default>(values: Vec<T>, slot: &Option<Vec<usize>>) -> Vec<T> {
-    match slot {
-        None => values,
-        Some(slot) => {
-            let mut out = vec![T::default(); values.len()];
-            for (i, &s) in slot.iter().enumerate() {
-                out[s] = values[i];
+/// Everything one call shapes, borrowed from the numpy inputs.
+struct Inputs<'a> {
+    rewards: Floats<'a>,
+    logp: Option<Floats<'a>>,
+    lens: Option<Vec<u32>>,
+    order: Option<&'a [usize]>,
+}
+
+impl Inputs<'_> {
+    #[inline]
+    fn row(&self, p: usize) -> usize {
+        self.order.map_or(p, |o| o[p])
+    }
+
+    /// The batch of positions `pos` (whole groups of sizes `sizes`), read straight from
+    /// the borrowed arrays in one pass per field.
+    fn batch(&self, pos: Range<usize>, sizes: &[usize]) -> Result<Batch, String> {
+        let mut rewards = Vec::with_capacity(pos.len());
+        for p in pos.clone() {
+            let i = self.row(p);
+            let r = self.rewards.get(i);
+            if r.is_infinite() {
+                return Err(format!(
+                    "rewards: rewards[{i}] = {r} is not finite (use NaN for a missing reward)"
+                ));
             }
-            out
+            rewards.push((!r.is_nan()).then_some(r as f32));
+        }
+        let mut batch =
+            Batch::from_flat(Array1::from(rewards), sizes).map_err(|e| format!("rewards: {e}"))?;
+        if let Some(l) = &self.logp {
+            let mut s = Vec::with_capacity(pos.len());
+            for (k, p) in pos.clone().enumerate() {
+                let i = self.row(p);
+                let v = l.get(i) as f32;
+                if v.is_finite() {
+                    s.push(v);
+                } else if batch.rewards_slice()[k].is_none() {
+                    // A missing reward's log-prob is never read (it is out of the baseline).
+                    s.push(0.0);
+                } else {
+                    return Err(format!(
+                        "seq_logprobs: seq_logprobs[{i}] = {} is not finite",
+                        l.get(i)
+                    ));
+                }
+            }
+            batch = batch
+                .with_seq_logprob(Array1::from(s))
+                .map_err(|e| format!("seq_logprobs: {e}"))?;
+        }
+        if let Some(l) = &self.lens {
+            let v: Vec<u32> = pos.map(|p| l[self.row(p)]).collect();
+            batch = batch
+                .with_lengths(Array1::from(v))
+                .map_err(|e| format!("lengths: {e}"))?;
+        }
+        Ok(batch)
+    }
+}
+
+/// Splits `sizes` into at most `parts` runs of whole groups with about equal rows:
+/// `(group range, row range)` each.
+fn split_groups(sizes: &[usize], parts: usize) -> Vec<(Range<usize>, Range<usize>)> {
+    let total: usize = sizes.iter().sum();
+    let target = total.div_ceil(parts.max(1)).max(1);
+    let mut out = Vec::with_capacity(parts);
+    let (mut g0, mut p0, mut rows) = (0, 0, 0);
+    for (g, &n) in sizes.iter().enumerate() {
+        rows += n;
+        if rows >= target * (out.len() + 1) || g + 1 == sizes.len() {
+            out.push((g0..g + 1, p0..rows));
+            g0 = g + 1;
+            p0 = rows;
         }
     }
+    out
+}
+
+/// Rows per worker thread below which one thread does the whole call.
+const ROWS_PER_THREAD: usize = 1 << 16;
+
+/// Shapes every group into `out` (group-contiguous order), on up to `threads` threads
+/// over disjoint runs of whole groups. Batch-wide std needs every group, so it runs on one.
+fn shape_all(
+    inputs: &Inputs<'_>,
+    sizes: &[usize],
+    shaper: &(dyn AdvantageShaper + Sync),
+    one_batch: bool,
+    threads: usize,
+    out: &mut [f32],
+) -> Result<ShapingStats, String> {
+    let threads = if one_batch {
+        1
+    } else {
+        threads.min(out.len() / ROWS_PER_THREAD).max(1)
+    };
+    let run = |groups: Range<usize>, rows: Range<usize>, out: &mut [f32]| {
+        let batch = inputs.batch(rows, &sizes[groups])?;
+        shaper.shape_into(&batch, out).map_err(|e| e.to_string())
+    };
+    if threads == 1 || sizes.len() < 2 {
+        return run(0..sizes.len(), 0..out.len(), out);
+    }
+    let parts = split_groups(sizes, threads);
+    let results: Vec<Result<ShapingStats, String>> = std::thread::scope(|scope| {
+        let mut rest = out;
+        let mut handles = Vec::with_capacity(parts.len());
+        for (groups, rows) in parts {
+            let (mine, tail) = rest.split_at_mut(rows.len());
+            rest = tail;
+            handles.push(scope.spawn(move || run(groups, rows, mine)));
+        }
+        handles
+            .into_iter()
+            // A worker's panic continues in this thread, where `detached` reports it.
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut total: Option<ShapingStats> = None;
+    for r in results {
+        let s = r?;
+        match &mut total {
+            None => total = Some(s),
+            Some(t) => t.merge(&s),
+        }
+    }
+    Ok(total.unwrap_or_default())
 }
 
 fn stats_dict<'py>(py: Python<'py>, s: &ShapingStats) -> PyResult<Bound<'py, PyDict>> {
@@ -189,6 +317,8 @@ fn stats_dict<'py>(py: Python<'py>, s: &ShapingStats) -> PyResult<Bound<'py, PyD
 /// ``"dr_grpo"`` (``r − mean``), ``"rloo"`` (leave-one-out), ``"xrpo"`` (GRPO plus novelty
 /// sharpening with ``lambda_novelty``, ``kappa_clip``). ``scale``: GRPO's std, ``"group"``,
 /// ``"batch"`` or ``"none"``. A group with fewer than two scored responses gets 0.
+/// ``threads``: worker threads for large batches (default: every core). The numpy buffers
+/// are read in place and the GIL is released while shaping.
 ///
 /// Returns ``(advantages, stats)``: a float32 array in the input order, and a dict of
 /// counts plus ``stats["metrics"]`` (``frac_reward_zero_std``, ``advantage/*``).
@@ -200,7 +330,7 @@ fn stats_dict<'py>(py: Python<'py>, s: &ShapingStats) -> PyResult<Bound<'py, PyD
 /// >>> stats["zero_std_groups"]
 /// 1
 #[pyfunction]
-#[pyo3(signature = (rewards, group_ids, seq_logprobs=None, *, estimator="grpo", lengths=None, scale="group", epsilon=1e-4, lambda_novelty=2.5, kappa_clip=0.5))]
+#[pyo3(signature = (rewards, group_ids, seq_logprobs=None, *, estimator="grpo", lengths=None, scale="group", epsilon=1e-4, lambda_novelty=2.5, kappa_clip=0.5, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn advantages<'py>(
     py: Python<'py>,
@@ -213,9 +343,10 @@ pub fn advantages<'py>(
     epsilon: f64,
     lambda_novelty: f64,
     kappa_clip: f64,
+    threads: Option<Count>,
 ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyDict>)> {
     guard(|| {
-        let rewards = read_rewards(rewards)?;
+        let rewards = FloatArray::extract("rewards", rewards)?;
         // int64 ids (the usual case) are borrowed from numpy, not copied.
         let ids_view = group_ids.extract::<PyReadonlyArray1<i64>>().ok();
         let ids_owned: Vec<i64>;
@@ -226,6 +357,7 @@ pub fn advantages<'py>(
                 &ids_owned
             }
         };
+        let rewards = rewards.floats();
         let n = rewards.len();
         if ids.len() != n {
             return Err(value_err(
@@ -235,23 +367,14 @@ pub fn advantages<'py>(
         }
         let logp = seq_logprobs
             .filter(|o| !o.is_none())
-            .map(|o| read_f32("seq_logprobs", o))
+            .map(|o| FloatArray::extract("seq_logprobs", o))
             .transpose()?;
-        if let Some(l) = &logp {
-            if l.len() != n {
-                return Err(value_err(
-                    "seq_logprobs",
-                    format!("has {} entries but rewards has {n}", l.len()),
-                ));
-            }
-            for (i, (&s, r)) in l.iter().zip(&rewards).enumerate() {
-                if !s.is_finite() && r.is_some() {
-                    return Err(value_err(
-                        "seq_logprobs",
-                        format!("seq_logprobs[{i}] = {s} is not finite"),
-                    ));
-                }
-            }
+        let logp = logp.as_ref().map(FloatArray::floats);
+        if let Some(l) = logp.as_ref().filter(|l| l.len() != n) {
+            return Err(value_err(
+                "seq_logprobs",
+                format!("has {} entries but rewards has {n}", l.len()),
+            ));
         }
         let lens = lengths
             .filter(|o| !o.is_none())
@@ -289,6 +412,11 @@ pub fn advantages<'py>(
                 ));
             }
         };
+        let threads = match threads {
+            None => std::thread::available_parallelism().map_or(1, |t| t.get()),
+            Some(Count(0)) => return Err(value_err("threads", "must be at least 1")),
+            Some(Count(t)) => t,
+        };
         let grpo = Grpo::new(scale, epsilon).map_err(|e| value_err("epsilon", e))?;
         let shaper: Box<dyn AdvantageShaper + Send + Sync> = match estimator {
             "grpo" => Box::new(grpo),
@@ -313,33 +441,34 @@ pub fn advantages<'py>(
                 ));
             }
         };
+        // Everything below reads the numpy buffers in place, without the GIL.
         let (adv, stats) = detached(py, move || {
             let grouping = group_rows(ids);
-            let flat = permute(rewards, &grouping.slot);
-            let mut batch = Batch::from_flat(Array1::from(flat), &grouping.sizes)
-                .map_err(|e| format!("rewards: {e}"))?;
-            if let Some(l) = logp {
-                // A missing reward's log-prob is never read (it is out of the baseline).
-                let l: Vec<f32> = l
-                    .iter()
-                    .map(|&s| if s.is_finite() { s } else { 0.0 })
-                    .collect();
-                batch = batch
-                    .with_seq_logprob(Array1::from(permute(l, &grouping.slot)))
-                    .map_err(|e| format!("seq_logprobs: {e}"))?;
-            }
-            if let Some(l) = lens {
-                batch = batch
-                    .with_lengths(Array1::from(permute(l, &grouping.slot)))
-                    .map_err(|e| format!("lengths: {e}"))?;
-            }
+            let inputs = Inputs {
+                rewards,
+                logp,
+                lens,
+                order: grouping.order.as_deref(),
+            };
+            let one_batch = scale == StdScale::Batch;
             let mut out = vec![0.0f32; n];
-            let stats = shaper
-                .shape_into(&batch, &mut out)
-                .map_err(|e| e.to_string())?;
-            let out = match &grouping.slot {
+            let stats = shape_all(
+                &inputs,
+                &grouping.sizes,
+                shaper.as_ref(),
+                one_batch,
+                threads,
+                &mut out,
+            )?;
+            let out = match &grouping.order {
                 None => out,
-                Some(slot) => slot.iter().map(|&s| out[s]).collect(),
+                Some(order) => {
+                    let mut back = vec![0.0f32; n];
+                    for (p, &i) in order.iter().enumerate() {
+                        back[i] = out[p];
+                    }
+                    back
+                }
             };
             Ok((out, stats))
         })?;

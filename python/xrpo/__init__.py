@@ -108,6 +108,7 @@ def advantages(
     epsilon: float = 1e-4,
     lambda_novelty: float = 2.5,
     kappa_clip: float = 0.5,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Group-relative advantages, one per response (XRPO spec §3).
 
@@ -116,7 +117,9 @@ def advantages(
     of any size, rows of a group need not be adjacent. ``seq_logprobs``: mean token
     log-prob of each response under the sampling policy (needed by ``"xrpo"``).
     ``estimator``: ``"grpo"``, ``"dr_grpo"``, ``"rloo"`` or ``"xrpo"`` (GRPO + novelty
-    sharpening). Torch CPU tensors are read through ``.numpy()`` without a copy.
+    sharpening). Torch CPU tensors are read through ``.numpy()`` without a copy; the
+    arrays are read in place with the GIL released, on ``threads`` threads (default: every
+    core) for large batches.
     Returns ``(advantages float32 array, stats dict)``.
 
     >>> import numpy as np, xrpo
@@ -144,4 +147,5 @@ def advantages(
         epsilon=epsilon,
         lambda_novelty=lambda_novelty,
         kappa_clip=kappa_clip,
+        threads=threads,
     )

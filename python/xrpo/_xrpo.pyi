@@ -66,6 +66,7 @@ def advantages(
     epsilon: float = 1e-4,
     lambda_novelty: float = 2.5,
     kappa_clip: float = 0.5,
+    threads: int | None = None,
 ) -> tuple[npt.NDArray[np.float32], dict[str, Any]]: ...
 
 class ExemplarSeeder:

@@ -125,7 +125,7 @@ impl Batch {
             });
         }
         let batch = Self {
-            rewards: rewards.as_standard_layout().into_owned(),
+            rewards: standard_layout(rewards),
             seq_logprob: None,
             lengths: None,
             offsets,
@@ -177,7 +177,7 @@ impl Batch {
     /// [`Error::LengthMismatch`], [`Error::NonFiniteLogprob`].
     pub fn with_seq_logprob(mut self, seq_logprob: Array1<f32>) -> Result<Self, Error> {
         check_len("seq_logprob", self.len(), seq_logprob.len())?;
-        let seq_logprob = seq_logprob.as_standard_layout().into_owned();
+        let seq_logprob = standard_layout(seq_logprob);
         // Invariant: `as_standard_layout` makes the array contiguous.
         let flat = seq_logprob
             .as_slice()
@@ -195,7 +195,7 @@ impl Batch {
     /// [`Error::LengthMismatch`].
     pub fn with_lengths(mut self, lengths: Array1<u32>) -> Result<Self, Error> {
         check_len("lengths", self.len(), lengths.len())?;
-        self.lengths = Some(lengths.as_standard_layout().into_owned());
+        self.lengths = Some(standard_layout(lengths));
         Ok(self)
     }
 
@@ -270,6 +270,16 @@ impl Batch {
     /// Number of missing rewards in the batch.
     pub fn missing_rewards(&self) -> usize {
         self.rewards.iter().filter(|r| r.is_none()).count()
+    }
+}
+
+/// `a` in standard (contiguous) layout: moved as is when it already is (the usual case,
+/// e.g. an array made from a `Vec`), copied otherwise.
+fn standard_layout<T: Clone>(a: Array1<T>) -> Array1<T> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
     }
 }
 
