@@ -153,6 +153,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
 
     let fresh = trainer.steps_done() == 0;
+    // From here on SIGINT/SIGTERM stop cleanly: the warm-up after its current update,
+    // the RL loop after its current step (with a checkpoint).
+    xrpo_train::trainer::install_interrupt_handler()?;
     if fresh && cfg.warmup.steps > 0 {
         let pb = bar(
             cfg.warmup.steps,
@@ -169,6 +172,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })?;
         pb.finish_and_clear();
         if let Some(r) = report {
+            if r.interrupted {
+                eprintln!(
+                    "interrupted during the warm-up after update {}/{}: warm-up progress is not \
+                     saved, a resumed run starts the warm-up over; continue with \
+                     `xrpo train --resume {}`",
+                    r.steps,
+                    cfg.warmup.steps,
+                    trainer.run_dir().root().display()
+                );
+                return Ok(ExitCode::from(130));
+            }
             if r.cached {
                 eprintln!("warm-up: loaded cached weights");
             } else {
@@ -205,7 +219,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "train   [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
     );
     pb.set_position(trainer.steps_done());
-    xrpo_train::trainer::install_interrupt_handler()?;
     let end = trainer.run_steps(cfg.steps, &mut |r| {
         let get = |k: &str| r.metrics.get(k).unwrap_or(f64::NAN);
         let msg = format!(

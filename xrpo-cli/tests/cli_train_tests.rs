@@ -271,3 +271,67 @@ fn missing_config_file_is_one_clear_line() {
     assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
     assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
 }
+
+/// SIGINT during the warm-up: the current update finishes, nothing partial is cached,
+/// the run exits 130 with a resume hint, and `--resume` then runs the warm-up over and
+/// trains.
+#[test]
+fn sigint_during_the_warm_up_exits_130_and_the_run_resumes() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tmp("warmup-sigint");
+    let mut child = xrpo()
+        .args(["train", "--quiet", "--steps", "1", "--out"])
+        .arg(&dir)
+        .args(SMALL)
+        // Later values win: a warm-up long enough to be signalled in the middle.
+        .args(["--set", "warmup.steps=200"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let progress = line.starts_with("warm-up ") && line.contains("nll");
+        seen.push(line);
+        if progress {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains("nll")),
+        "no warm-up progress: {seen:?}"
+    );
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    seen.extend(lines.map(|l| l.unwrap()));
+    let status = child.wait().unwrap();
+    let stderr = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted during the warm-up") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.join("warmup.safetensors").exists(),
+        "a partial warm-up was cached"
+    );
+
+    let out = xrpo()
+        .args(["train", "--quiet", "--steps", "1", "--resume"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("warm-up: 200 updates"), "{stderr}");
+    assert!(dir.join("warmup.safetensors").is_file());
+    assert!(dir.join("checkpoints/step-000001/state.json").is_file());
+    std::fs::remove_dir_all(&dir).ok();
+}

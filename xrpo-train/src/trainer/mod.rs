@@ -50,7 +50,6 @@ pub use config::{
 };
 pub use evaluate::EvalReport;
 pub use metrics::{AllocMetrics, SeedMetrics, StepMetrics, StepRecord, TimeMetrics};
-pub use report::svg_line_plot;
 pub use rollouts::{
     AllWrongSoFar, Rollout, RolloutBatch, RolloutTimes, SeedTrigger, StepPrompt, UpdateRows,
     collect_rollouts, mean_logprob,

@@ -40,6 +40,11 @@ pub struct WarmupReport {
     pub final_nll: f64,
     /// Seconds spent.
     pub seconds: f64,
+    /// Whether a SIGINT/SIGTERM stopped it early (after
+    /// [`install_interrupt_handler`](super::install_interrupt_handler)): `steps` updates
+    /// ran and nothing was cached, so a resumed run starts the warm-up over.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 /// The seeded rendering of each problem of `pool`, in order: the K most similar *other*
@@ -113,6 +118,7 @@ impl Trainer {
                 steps: 0,
                 final_nll: f64::NAN,
                 seconds: start.elapsed().as_secs_f64(),
+                interrupted: false,
             }));
         }
         let eos = self.tokenizer.eos_ids().first().copied();
@@ -209,6 +215,17 @@ impl Trainer {
                 tail_n += 1;
             }
             on_step(s + 1, value);
+            if super::interrupt_requested() {
+                // The update just made is finished; partial weights are never cached
+                // (a cache hit would pass them off as a complete warm-up).
+                return Ok(Some(WarmupReport {
+                    cached: false,
+                    steps: s + 1,
+                    final_nll: value,
+                    seconds: start.elapsed().as_secs_f64(),
+                    interrupted: true,
+                }));
+            }
         }
         self.policy.save_safetensors(&cache)?;
         Ok(Some(WarmupReport {
@@ -216,6 +233,7 @@ impl Trainer {
             steps: cfg.steps,
             final_nll: tail_sum / tail_n.max(1) as f64,
             seconds: start.elapsed().as_secs_f64(),
+            interrupted: false,
         }))
     }
 }
