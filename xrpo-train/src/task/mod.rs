@@ -5,6 +5,8 @@
 //!
 //! - [`arithmetic`]: a difficulty ladder of expressions (`"12+7="` → `"19"`) for the
 //!   tiny character-level model, with gold solutions for a supervised warm-up;
+//! - [`rewrite`]: string rewriting (`"<abcd="` → `"dcba"`) for the tiny model, where an
+//!   exemplar demonstrates a procedure on another word;
 //! - [`word_problems`]: arithmetic word problems in English for chat models (SmolLM2);
 //! - [`jsonl`]: the user's own data (`prompt`, `answer`, optional `kind`/`tests`).
 //!
@@ -27,12 +29,13 @@
 pub mod arithmetic;
 mod config;
 pub mod jsonl;
+pub mod rewrite;
 pub mod word_problems;
 
 use serde::{Deserialize, Serialize};
 use xrpo_reward::Reference;
 
-pub use config::{TaskConfig, TaskKind, TaskUse, VerifierKind, build_task};
+pub use config::{TaskConfig, TaskKind, TaskUse, VerifierKind, WarmupPuzzle, build_task};
 /// Moved to xrpo-reward; re-exported here for existing users.
 pub use xrpo_reward::{AnswerExtraction, ExactAnswerVerifier};
 
