@@ -48,12 +48,9 @@
 //! word, so every operation changes a word of length ≥ 3 and no two operations agree on
 //! one.
 
-use std::collections::HashSet;
-
 use serde::{Deserialize, Serialize};
-use xrpo_reward::Reference;
 
-use super::{Problem, SplitMix64, TaskError, TaskSet, in_eval_split};
+use super::{LadderQuota, Problem, SplitMix64, TaskError, TaskSet, generate_ladder};
 
 /// Highest level of the ladder.
 pub const MAX_LEVEL: u32 = 4;
@@ -228,64 +225,24 @@ fn kind(op: RewriteOp) -> &'static str {
 /// Generates the task set for `seed`: deterministic, disjoint splits, ordered by level.
 pub fn generate(config: &RewriteConfig, seed: u64) -> Result<TaskSet, TaskError> {
     config.validate()?;
-    let mut train = Vec::new();
-    let mut eval = Vec::new();
-    for &level in &config.levels {
-        let mut rng = SplitMix64::new(seed ^ (0x4e77_0000 + level as u64).wrapping_mul(0x9e37));
-        let mut seen = HashSet::new();
-        let (mut n_train, mut n_eval) = (0, 0);
-        let attempts = 40 * (config.train_per_level + config.eval_per_level);
-        for _ in 0..attempts {
-            if n_train >= config.train_per_level && n_eval >= config.eval_per_level {
-                break;
-            }
-            let (op, w) = draw(level, &mut rng);
-            let prompt = format!("{}{w}=", op.glyph());
-            if !seen.insert(prompt.clone()) {
-                continue;
-            }
-            let is_eval = in_eval_split(&prompt, config.eval_share);
-            let (count, cap) = if is_eval {
-                (&mut n_eval, config.eval_per_level)
-            } else {
-                (&mut n_train, config.train_per_level)
-            };
-            if *count >= cap {
-                continue;
-            }
-            *count += 1;
-            let answer = op.apply(&w);
-            let problem = Problem {
-                id: format!("R{level}:{prompt}"),
-                reference: Reference::Math {
-                    answer: answer.clone(),
-                },
-                solution: Some(answer.clone()),
-                answer,
-                prompt,
-                level: Some(level),
-                kind: Some(kind(op).to_string()),
-            };
-            if is_eval {
-                eval.push(problem);
-            } else {
-                train.push(problem);
-            }
-        }
-    }
-    let set = TaskSet {
-        name: "rewrite".into(),
-        train,
-        eval,
+    let quota = LadderQuota {
+        train: config.train_per_level,
+        eval: config.eval_per_level,
+        eval_share: config.eval_share,
     };
-    if set.train.is_empty() {
-        return Err(TaskError::Empty {
-            name: set.name,
-            split: "train",
-        });
-    }
-    set.check_disjoint()?;
-    Ok(set)
+    let draw = |level, rng: &mut SplitMix64| {
+        let (op, w) = draw(level, rng);
+        (format!("{}{w}=", op.glyph()), op.apply(&w), kind(op))
+    };
+    generate_ladder(
+        "rewrite",
+        &config.levels,
+        quota,
+        0x4e77_0000,
+        'R',
+        draw,
+        seed,
+    )
 }
 
 /// Training problems whose gold solutions the supervised warm-up uses: level ≤
