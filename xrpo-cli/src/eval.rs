@@ -12,7 +12,7 @@ pub struct Args {
     /// A run directory (its latest checkpoint) or one checkpoint directory.
     #[arg(long, value_name = "DIR")]
     pub checkpoint: PathBuf,
-    /// Task: `arithmetic`, `word_problems`, or a JSON-lines file (evaluated whole).
+    /// Task: `arithmetic`, `rewrite`, `word_problems`, or a JSON-lines file (evaluated whole).
     /// Default: the run's task.
     #[arg(long)]
     pub task: Option<String>,
@@ -48,6 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.task.as_deref() {
         None => {}
         Some("arithmetic") => overrides.push("task.kind=\"arithmetic\"".to_string()),
+        Some("rewrite") => overrides.push("task.kind=\"rewrite\"".to_string()),
         Some("word_problems") => overrides.push("task.kind=\"word_problems\"".to_string()),
         Some(path) => {
             overrides.push("task.kind=\"jsonl\"".to_string());

@@ -97,6 +97,8 @@ fn every_algorithm_runs_a_step_at_equal_budget() {
             "{algorithm:?}"
         );
         assert!(m["loss"].as_f64().unwrap().is_finite(), "{algorithm:?}");
+        // The presets' allocators drop no group.
+        assert_eq!(m["alloc/dropped_groups"], serde_json::json!(0.0));
         assert!(dir.join("checkpoints/latest").is_file());
         std::fs::remove_dir_all(&dir).ok();
     }
@@ -510,5 +512,13 @@ fn grpo_with_dapo_filter_runs_a_step() {
     // The same budget B = n_fixed · |Q| = 16 as GRPO, spent in phases.
     assert_eq!(m["alloc/rollouts"], serde_json::json!(16.0));
     assert!(m["loss"].as_f64().unwrap().is_finite());
+    // The uniform groups are dropped: none of the trained groups has zero reward std,
+    // and a step whose groups were all dropped makes no update (no panic, no NaN).
+    let dropped = m["alloc/dropped_groups"].as_f64().unwrap();
+    assert!((0.0..=4.0).contains(&dropped), "{dropped}");
+    assert_eq!(m["frac_reward_zero_std"], serde_json::json!(0.0));
+    let updates = m["updates"].as_f64().unwrap();
+    assert_eq!(updates, if dropped == 4.0 { 0.0 } else { 1.0 });
+    assert!(m["grad_norm"].as_f64().unwrap().is_finite());
     let _ = std::fs::remove_dir_all(&dir);
 }

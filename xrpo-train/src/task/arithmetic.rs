@@ -51,12 +51,9 @@
 //! unknown operator was often already addition, so exemplars had less to add). `b ≥ 1`
 //! so that `a#0=` cannot be solved by that addition guess.
 
-use std::collections::HashSet;
-
 use serde::{Deserialize, Serialize};
-use xrpo_reward::Reference;
 
-use super::{Problem, SplitMix64, TaskError, TaskSet, in_eval_split};
+use super::{LadderQuota, Problem, SplitMix64, TaskError, TaskSet, generate_ladder};
 
 /// Highest level of the ladder.
 pub const MAX_LEVEL: u32 = 8;
@@ -204,64 +201,24 @@ fn kind(level: u32) -> &'static str {
 /// Generates the task set for `seed`: deterministic, disjoint splits, ordered by level.
 pub fn generate(config: &ArithmeticConfig, seed: u64) -> Result<TaskSet, TaskError> {
     config.validate()?;
-    let mut train = Vec::new();
-    let mut eval = Vec::new();
-    for &level in &config.levels {
-        let mut rng = SplitMix64::new(seed ^ (0x5eed_0000 + level as u64).wrapping_mul(0x9e37));
-        let mut seen = HashSet::new();
-        let (mut n_train, mut n_eval) = (0, 0);
-        let attempts = 40 * (config.train_per_level + config.eval_per_level);
-        for _ in 0..attempts {
-            if n_train >= config.train_per_level && n_eval >= config.eval_per_level {
-                break;
-            }
-            let (prompt, value) = draw(level, &mut rng);
-            if !seen.insert(prompt.clone()) {
-                continue;
-            }
-            let is_eval = in_eval_split(&prompt, config.eval_share);
-            let target = if is_eval { &mut n_eval } else { &mut n_train };
-            let cap = if is_eval {
-                config.eval_per_level
-            } else {
-                config.train_per_level
-            };
-            if *target >= cap {
-                continue;
-            }
-            *target += 1;
-            let answer = value.to_string();
-            let problem = Problem {
-                id: format!("L{level}:{prompt}"),
-                reference: Reference::Math {
-                    answer: answer.clone(),
-                },
-                solution: Some(answer.clone()),
-                answer,
-                prompt,
-                level: Some(level),
-                kind: Some(kind(level).to_string()),
-            };
-            if is_eval {
-                eval.push(problem);
-            } else {
-                train.push(problem);
-            }
-        }
-    }
-    let set = TaskSet {
-        name: "arithmetic".into(),
-        train,
-        eval,
+    let quota = LadderQuota {
+        train: config.train_per_level,
+        eval: config.eval_per_level,
+        eval_share: config.eval_share,
     };
-    if set.train.is_empty() {
-        return Err(TaskError::Empty {
-            name: set.name,
-            split: "train",
-        });
-    }
-    set.check_disjoint()?;
-    Ok(set)
+    let draw = |level, rng: &mut SplitMix64| {
+        let (prompt, value) = draw(level, rng);
+        (prompt, value.to_string(), kind(level))
+    };
+    generate_ladder(
+        "arithmetic",
+        &config.levels,
+        quota,
+        0x5eed_0000,
+        'L',
+        draw,
+        seed,
+    )
 }
 
 /// Training problems whose gold solutions the supervised warm-up uses (level ≤

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::arithmetic::{self, ArithmeticConfig};
+use super::rewrite::{self, RewriteConfig};
 use super::word_problems::{self, WordProblemConfig};
-use super::{TaskError, TaskSet, jsonl};
+use super::{Problem, SplitMix64, TaskError, TaskSet, jsonl};
 
 /// Which built-in or user task to train on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -15,6 +16,9 @@ pub enum TaskKind {
     /// [`crate::task::arithmetic`] (tiny model).
     #[default]
     Arithmetic,
+    /// [`crate::task::rewrite`] (tiny model): string rewriting, exemplars demonstrate a
+    /// procedure.
+    Rewrite,
     /// [`crate::task::word_problems`] (chat models).
     WordProblems,
     /// A JSON-lines file ([`crate::task::jsonl`]).
@@ -42,6 +46,8 @@ pub struct TaskConfig {
     pub kind: TaskKind,
     /// Settings of the arithmetic family.
     pub arithmetic: ArithmeticConfig,
+    /// Settings of the rewriting family.
+    pub rewrite: RewriteConfig,
     /// Settings of the word problems.
     pub word_problems: WordProblemConfig,
     /// Training JSON-lines file (for `kind = "jsonl"`).
@@ -59,6 +65,7 @@ impl Default for TaskConfig {
         Self {
             kind: TaskKind::Arithmetic,
             arithmetic: ArithmeticConfig::default(),
+            rewrite: RewriteConfig::default(),
             word_problems: WordProblemConfig::default(),
             train_file: None,
             eval_file: None,
@@ -86,6 +93,7 @@ pub enum TaskUse {
 pub fn build_task(config: &TaskConfig, seed: u64, usage: TaskUse) -> Result<TaskSet, TaskError> {
     Ok(match config.kind {
         TaskKind::Arithmetic => arithmetic::generate(&config.arithmetic, seed)?,
+        TaskKind::Rewrite => rewrite::generate(&config.rewrite, seed)?,
         TaskKind::WordProblems => word_problems::generate(&config.word_problems, seed)?,
         TaskKind::Jsonl => match (usage, config.eval_file.as_deref()) {
             // Evaluation of a file: it is the eval split, whatever the train file is; the
@@ -103,4 +111,73 @@ pub fn build_task(config: &TaskConfig, seed: u64, usage: TaskUse) -> Result<Task
             }
         },
     })
+}
+
+/// A warm-up example whose rule only its exemplars reveal (an arithmetic operator-inference
+/// puzzle or a rewriting procedure-inference puzzle).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmupPuzzle {
+    /// `(prompt, answer)` exemplars.
+    pub exemplars: Vec<(String, String)>,
+    /// The target prompt.
+    pub prompt: String,
+    /// The target's gold answer.
+    pub answer: String,
+}
+
+impl TaskConfig {
+    /// The training problems of `set` whose gold solutions the supervised warm-up uses:
+    /// the built-in ladders' warm-up levels, every problem with a solution otherwise.
+    pub fn warmup_pool(&self, set: &TaskSet) -> Vec<Problem> {
+        match self.kind {
+            TaskKind::Arithmetic => arithmetic::warmup_problems(set, &self.arithmetic)
+                .into_iter()
+                .cloned()
+                .collect(),
+            TaskKind::Rewrite => rewrite::warmup_problems(set, &self.rewrite)
+                .into_iter()
+                .cloned()
+                .collect(),
+            _ => set
+                .train
+                .iter()
+                .filter(|p| p.solution.is_some())
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Share of the warm-up's seeded examples that are puzzles
+    /// ([`warmup_puzzle`](Self::warmup_puzzle)); 0 for families without puzzles.
+    pub fn puzzle_share(&self) -> f64 {
+        match self.kind {
+            TaskKind::Arithmetic => self.arithmetic.puzzle_share,
+            TaskKind::Rewrite => self.rewrite.puzzle_share,
+            _ => 0.0,
+        }
+    }
+
+    /// A warm-up puzzle with `k` exemplars drawn from `rng`, for the families that have
+    /// them (`None` otherwise).
+    pub fn warmup_puzzle(&self, rng: &mut SplitMix64, k: usize) -> Option<WarmupPuzzle> {
+        match self.kind {
+            TaskKind::Arithmetic => {
+                let p = arithmetic::glyph_puzzle(rng, k);
+                Some(WarmupPuzzle {
+                    exemplars: p.exemplars,
+                    prompt: p.prompt,
+                    answer: p.answer,
+                })
+            }
+            TaskKind::Rewrite => {
+                let p = rewrite::puzzle(rng, k);
+                Some(WarmupPuzzle {
+                    exemplars: p.exemplars,
+                    prompt: p.prompt,
+                    answer: p.answer,
+                })
+            }
+            _ => None,
+        }
+    }
 }

@@ -5,6 +5,8 @@
 //!
 //! - [`arithmetic`]: a difficulty ladder of expressions (`"12+7="` → `"19"`) for the
 //!   tiny character-level model, with gold solutions for a supervised warm-up;
+//! - [`rewrite`]: string rewriting (`"<abcd="` → `"dcba"`) for the tiny model, where an
+//!   exemplar demonstrates a procedure on another word;
 //! - [`word_problems`]: arithmetic word problems in English for chat models (SmolLM2);
 //! - [`jsonl`]: the user's own data (`prompt`, `answer`, optional `kind`/`tests`).
 //!
@@ -27,12 +29,15 @@
 pub mod arithmetic;
 mod config;
 pub mod jsonl;
+pub mod rewrite;
 pub mod word_problems;
+
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use xrpo_reward::Reference;
 
-pub use config::{TaskConfig, TaskKind, TaskUse, VerifierKind, build_task};
+pub use config::{TaskConfig, TaskKind, TaskUse, VerifierKind, WarmupPuzzle, build_task};
 /// Moved to xrpo-reward; re-exported here for existing users.
 pub use xrpo_reward::{AnswerExtraction, ExactAnswerVerifier};
 
@@ -159,4 +164,93 @@ pub fn fnv1a(text: &str) -> u64 {
 /// Independent of seeds and sizes, so a prompt never changes split.
 pub fn in_eval_split(prompt: &str, eval_share: f64) -> bool {
     (fnv1a(prompt) % 10_000) < (eval_share * 10_000.0).round() as u64
+}
+
+/// Quotas of a generated ladder: per level, `train` and `eval` problems, `eval_share` of
+/// the prompt space held out by hash.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LadderQuota {
+    pub(crate) train: usize,
+    pub(crate) eval: usize,
+    pub(crate) eval_share: f64,
+}
+
+/// Generates a leveled task: for each level, an RNG seeded by `seed ^ (salt + level) ·
+/// 0x9e37` draws `(prompt, answer, kind)` until both quotas are full (or 40× the quota in
+/// attempts); repeats are skipped, a prompt goes to the split [`in_eval_split`] gives it,
+/// and a problem's id is `{id_prefix}{level}:{prompt}`, its gold solution its answer.
+pub(crate) fn generate_ladder(
+    name: &str,
+    levels: &[u32],
+    quota: LadderQuota,
+    salt: u64,
+    id_prefix: char,
+    mut draw: impl FnMut(u32, &mut SplitMix64) -> (String, String, &'static str),
+    seed: u64,
+) -> Result<TaskSet, TaskError> {
+    let mut train = Vec::new();
+    let mut eval = Vec::new();
+    for &level in levels {
+        let mut rng = SplitMix64::new(seed ^ (salt + level as u64).wrapping_mul(0x9e37));
+        let mut seen = HashSet::new();
+        let (mut n_train, mut n_eval) = (0, 0);
+        for _ in 0..40 * (quota.train + quota.eval) {
+            if n_train >= quota.train && n_eval >= quota.eval {
+                break;
+            }
+            let (prompt, answer, kind) = draw(level, &mut rng);
+            if !seen.insert(prompt.clone()) {
+                continue;
+            }
+            let is_eval = in_eval_split(&prompt, quota.eval_share);
+            let (count, cap) = if is_eval {
+                (&mut n_eval, quota.eval)
+            } else {
+                (&mut n_train, quota.train)
+            };
+            if *count >= cap {
+                continue;
+            }
+            *count += 1;
+            let problem = Problem {
+                id: format!("{id_prefix}{level}:{prompt}"),
+                reference: Reference::Math {
+                    answer: answer.clone(),
+                },
+                solution: Some(answer.clone()),
+                answer,
+                prompt,
+                level: Some(level),
+                kind: Some(kind.to_string()),
+            };
+            if is_eval {
+                eval.push(problem);
+            } else {
+                train.push(problem);
+            }
+        }
+    }
+    finish_task(name, train, eval)
+}
+
+/// The task set of `train` and `eval`, checked: a non-empty train split, disjoint
+/// splits, unique ids.
+pub(crate) fn finish_task(
+    name: &str,
+    train: Vec<Problem>,
+    eval: Vec<Problem>,
+) -> Result<TaskSet, TaskError> {
+    if train.is_empty() {
+        return Err(TaskError::Empty {
+            name: name.to_string(),
+            split: "train",
+        });
+    }
+    let set = TaskSet {
+        name: name.to_string(),
+        train,
+        eval,
+    };
+    set.check_disjoint()?;
+    Ok(set)
 }

@@ -114,17 +114,5 @@ pub fn generate(config: &WordProblemConfig, seed: u64) -> Result<TaskSet, TaskEr
             kind: Some(kind.to_string()),
         });
     }
-    let set = TaskSet {
-        name: "word_problems".into(),
-        train,
-        eval,
-    };
-    if set.train.is_empty() {
-        return Err(TaskError::Empty {
-            name: set.name,
-            split: "train",
-        });
-    }
-    set.check_disjoint()?;
-    Ok(set)
+    super::finish_task("word_problems", train, eval)
 }

@@ -721,6 +721,9 @@ impl TrainConfig {
         if let Err(e) = self.task.arithmetic.validate() {
             return bad("task.arithmetic", e.to_string());
         }
+        if let Err(e) = self.task.rewrite.validate() {
+            return bad("task.rewrite", e.to_string());
+        }
         if self.task.kind == TaskKind::Jsonl && self.task.train_file.is_none() {
             return bad(
                 "task.train_file",

@@ -43,7 +43,8 @@ pub struct StepMetrics {
     /// Mean over prompts of the group reward's sample std.
     #[serde(deserialize_with = "nan_if_null")]
     pub reward_std: f64,
-    /// Share of groups whose rewards all agree (no learning signal).
+    /// Share of the trained groups whose rewards all agree (no learning signal); groups
+    /// the allocator dropped are counted in `alloc/dropped_groups` instead.
     #[serde(deserialize_with = "nan_if_null")]
     pub frac_reward_zero_std: f64,
     /// Mean completion length in tokens.
@@ -176,6 +177,13 @@ pub struct AllocMetrics {
     /// Rollouts of the first phase.
     #[serde(rename = "alloc/phase1_rollouts", deserialize_with = "nan_if_null")]
     pub phase1_rollouts: f64,
+    /// Groups the allocator dropped from the update
+    /// ([`groups_to_drop`](xrpo_alloc::RolloutAllocator::groups_to_drop): DAPO's filter
+    /// drops the groups whose rewards all agree); their rollouts still count in
+    /// `alloc/rollouts` and the rollout metrics. When every group is dropped the step
+    /// makes no update (`updates` = 0). 0 for allocators that drop nothing.
+    #[serde(rename = "alloc/dropped_groups", deserialize_with = "nan_if_null")]
+    pub dropped_groups: f64,
 }
 
 /// Seeding metrics (`seed/*`).
@@ -269,6 +277,7 @@ mod tests {
             "alloc/rollouts_per_prompt_max",
             "alloc/rollouts_per_prompt_min",
             "alloc/phase1_rollouts",
+            "alloc/dropped_groups",
             "seed/attempts",
             "seed/seeded_prompts",
             "seed/seeded_share",

@@ -4,6 +4,12 @@
 //! grouped by prompt and hands out, in one fixed order, the advantage
 //! [`Batch`](xrpo_advantage::Batch) and the policy update's rows, so an advantage can
 //! only ever meet the rollout it was computed for.
+//!
+//! After the last phase the allocator names the groups its method drops from the update
+//! ([`RolloutAllocator::groups_to_drop`](xrpo_alloc::RolloutAllocator::groups_to_drop):
+//! DAPO's dynamic-sampling filter drops the groups whose rewards all agree). Those groups
+//! stay in the batch, so their rollouts count in the budget and the rollout metrics, but
+//! they have no advantage and no update row ([`RolloutBatch::trained_rollouts`]).
 
 use std::time::Instant;
 
@@ -119,6 +125,8 @@ pub struct RolloutBatch {
     prompts: Vec<StepPrompt>,
     /// `groups[q]`: the rollouts of prompt `q`, in sampling order.
     groups: Vec<Vec<Rollout>>,
+    /// `dropped[q]`: the allocator dropped prompt `q`'s group from the update.
+    dropped: Vec<bool>,
     stats: Vec<PromptStats>,
     phase_rollouts: Vec<usize>,
     seed_attempts: usize,
@@ -133,6 +141,40 @@ impl RolloutBatch {
     /// Every rollout, grouped by prompt (the order of advantages and update rows).
     pub fn rollouts(&self) -> impl Iterator<Item = &Rollout> {
         self.groups.iter().flatten()
+    }
+    /// The rollouts the update trains on: those of the groups not dropped, grouped by
+    /// prompt (the order of advantages and update rows).
+    pub fn trained_rollouts(&self) -> impl Iterator<Item = &Rollout> {
+        self.groups
+            .iter()
+            .zip(&self.dropped)
+            .filter(|(_, dropped)| !**dropped)
+            .flat_map(|(g, _)| g)
+    }
+    /// Number of rollouts the update trains on.
+    pub fn trained_len(&self) -> usize {
+        self.trained_rollouts().count()
+    }
+    /// Groups the allocator dropped from the update (with rollouts or not).
+    pub fn dropped_groups(&self) -> usize {
+        self.dropped.iter().filter(|&&d| d).count()
+    }
+    /// Leaves the groups `groups` (prompt indices) out of the advantage batch and the
+    /// update rows; their rollouts stay in [`rollouts`](Self::rollouts).
+    ///
+    /// # Errors
+    /// When an index is not one of the step's prompts.
+    pub fn drop_groups(&mut self, groups: &[usize]) -> Result<(), TrainError> {
+        for &q in groups {
+            let slot = self.dropped.get_mut(q).ok_or_else(|| {
+                TrainError::Component(format!(
+                    "the allocator dropped group {q} of a step with {} prompts",
+                    self.prompts.len()
+                ))
+            })?;
+            *slot = true;
+        }
+        Ok(())
     }
     /// Number of rollouts.
     pub fn len(&self) -> usize {
@@ -159,16 +201,17 @@ impl RolloutBatch {
         self.times
     }
 
-    /// The update rows: every rollout's completion on its update context. A seeded
+    /// The update rows: every trained rollout's completion on its update context. A seeded
     /// rollout is scored on its seeded prompt (`Seeded`, on-policy) or on the prompt
     /// alone (`Plain`, spec §2's default); every other rollout on its plain prompt.
     pub fn update_rows(&self, context: SeededUpdateContext) -> UpdateRows {
+        let n = self.trained_len();
         let mut rows = UpdateRows {
-            contexts: Vec::with_capacity(self.len()),
-            completions: Vec::with_capacity(self.len()),
-            rescored: Vec::with_capacity(self.len()),
+            contexts: Vec::with_capacity(n),
+            completions: Vec::with_capacity(n),
+            rescored: Vec::with_capacity(n),
         };
-        for r in self.rollouts() {
+        for r in self.trained_rollouts() {
             let p = &self.prompts[r.prompt];
             let (ctx, rescored) = match (r.seeded, &p.seeded, context) {
                 (true, Some(seeded), SeededUpdateContext::Seeded) => (seeded, false),
@@ -182,23 +225,30 @@ impl RolloutBatch {
         rows
     }
 
-    /// The advantage batch: one group per prompt with rollouts (empty groups are left
-    /// out, as they have no rows either), rewards in [`rollouts`](Self::rollouts) order,
-    /// and `seq_logprob[i]` as rollout `i`'s sequence score for novelty sharpening.
+    /// The advantage batch: one group per trained prompt with rollouts (empty and
+    /// dropped groups are left out, as they have no rows either), rewards in
+    /// [`trained_rollouts`](Self::trained_rollouts) order, and `seq_logprob[i]` as
+    /// trained rollout `i`'s sequence score for novelty sharpening.
     ///
     /// # Errors
-    /// When `seq_logprob` does not have one value per rollout, or a group is invalid.
+    /// When `seq_logprob` does not have one value per trained rollout, or a group is
+    /// invalid.
     pub fn advantage_batch(&self, seq_logprob: &[f32]) -> Result<Batch, TrainError> {
-        if seq_logprob.len() != self.len() {
+        let n = self.trained_len();
+        if seq_logprob.len() != n {
             return Err(TrainError::Component(format!(
-                "{} sequence scores for {} rollouts",
+                "{} sequence scores for {n} trained rollouts",
                 seq_logprob.len(),
-                self.len()
             )));
         }
         let mut groups = Vec::with_capacity(self.groups.len());
         let mut at = 0;
-        for members in self.groups.iter().filter(|g| !g.is_empty()) {
+        let trained = self
+            .groups
+            .iter()
+            .zip(&self.dropped)
+            .filter(|(g, dropped)| !**dropped && !g.is_empty());
+        for (members, _) in trained {
             let rewards = members.iter().map(|r| r.reward).collect();
             let scores = seq_logprob[at..at + members.len()].to_vec();
             at += members.len();
@@ -219,7 +269,8 @@ pub fn mean_logprob(row: &[f32]) -> f32 {
 /// Phase by phase: the allocator grants rollouts (`StepRun::next_phase`), the policy
 /// samples them (RNG seeded by `(seed, step, phase)`), the verifier scores them, every
 /// correct response is recorded in the seeder, and, before each later phase, every
-/// prompt the trigger picks and the seeder can serve gets its seeded context.
+/// prompt the trigger picks and the seeder can serve gets its seeded context. After the
+/// last phase the groups the allocator's `groups_to_drop` names are marked dropped.
 /// `step` is the 1-based number of the step being made.
 #[allow(clippy::too_many_arguments)]
 pub fn collect_rollouts(
@@ -344,12 +395,138 @@ pub fn collect_rollouts(
             times.allocate += t0.elapsed().as_secs_f64();
         }
     }
-    Ok(RolloutBatch {
+    // The allocator's method may drop groups from the update (DAPO's filter).
+    let stats = run.stats().to_vec();
+    let drop = components.allocator.groups_to_drop(&stats);
+    let mut batch = RolloutBatch {
         prompts,
         groups,
-        stats: run.stats().to_vec(),
+        dropped: vec![false; q_count],
+        stats,
         phase_rollouts,
         seed_attempts,
         times,
-    })
+    };
+    batch.drop_groups(&drop)?;
+    Ok(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use xrpo_alloc::{DapoFilter, RolloutAllocator, XrpoAllocator, XrpoConfig};
+    use xrpo_reward::Reference;
+
+    use super::*;
+
+    /// A step of four prompts with the given rewards per prompt; each rollout's only
+    /// token is `100·q + i` so a row names its rollout.
+    fn batch(rewards: &[&[f32]]) -> RolloutBatch {
+        let prompts = (0..rewards.len())
+            .map(|q| StepPrompt {
+                problem: Problem {
+                    id: format!("p{q}"),
+                    prompt: format!("{q}+0="),
+                    answer: q.to_string(),
+                    reference: Reference::Math {
+                        answer: q.to_string(),
+                    },
+                    solution: None,
+                    level: None,
+                    kind: None,
+                },
+                plain: vec![q as u32],
+                seeded: None,
+            })
+            .collect();
+        let groups: Vec<Vec<Rollout>> = rewards
+            .iter()
+            .enumerate()
+            .map(|(q, rs)| {
+                rs.iter()
+                    .enumerate()
+                    .map(|(i, &r)| Rollout {
+                        prompt: q,
+                        phase: 1,
+                        seeded: false,
+                        tokens: vec![(100 * q + i) as u32],
+                        sampler_logprobs: vec![-0.5],
+                        text: String::new(),
+                        reward: Some(r),
+                        correct: r > 0.0,
+                        extracted: None,
+                        finish: FinishReason::Eos,
+                    })
+                    .collect()
+            })
+            .collect();
+        let stats = rewards
+            .iter()
+            .map(|rs| PromptStats::from_rewards(rs.iter().map(|&r| r as f64)).unwrap())
+            .collect();
+        RolloutBatch {
+            prompts,
+            groups,
+            dropped: vec![false; rewards.len()],
+            stats,
+            phase_rollouts: vec![rewards.iter().map(|r| r.len()).sum()],
+            seed_attempts: 0,
+            times: RolloutTimes::default(),
+        }
+    }
+
+    fn row_tokens(rows: &UpdateRows) -> Vec<u32> {
+        rows.completions.iter().map(|c| c[0]).collect()
+    }
+
+    /// DAPO's filter: the uniform groups (prompts 0 and 2) have no row and no advantage
+    /// group; the informative ones keep every rollout, in order; the budget still counts
+    /// every rollout.
+    #[test]
+    fn dapo_filter_leaves_exactly_the_uniform_groups_out_of_the_update() {
+        let mut b = batch(&[&[0.0, 0.0, 0.0], &[1.0, 0.0, 1.0], &[1.0, 1.0], &[0.0, 1.0]]);
+        let dapo = DapoFilter::new(XrpoConfig::default().plan().unwrap());
+        let drop = dapo.groups_to_drop(b.stats());
+        assert_eq!(drop, vec![0, 2]);
+        b.drop_groups(&drop).unwrap();
+        assert_eq!(b.dropped_groups(), 2);
+        assert_eq!(b.len(), 10);
+        assert_eq!(b.rollouts().count(), 10);
+        let rows = b.update_rows(SeededUpdateContext::Plain);
+        // Rows: prompt 1's three rollouts, then prompt 3's two.
+        assert_eq!(row_tokens(&rows), vec![100, 101, 102, 300, 301]);
+        assert_eq!(
+            rows.contexts,
+            vec![vec![1], vec![1], vec![1], vec![3], vec![3]]
+        );
+        let adv = b.advantage_batch(&[-0.5; 5]).unwrap();
+        assert_eq!(adv.len(), 5);
+        assert_eq!(adv.num_groups(), 2);
+        // A score vector sized for every rollout (dropped ones included) is refused.
+        assert!(b.advantage_batch(&[-0.5; 10]).is_err());
+    }
+
+    /// The paper's allocator drops nothing: rows are every rollout, in order.
+    #[test]
+    fn the_default_allocator_drops_nothing() {
+        let mut b = batch(&[&[0.0, 0.0], &[1.0, 0.0]]);
+        let xrpo = XrpoAllocator::new(XrpoConfig::default()).unwrap();
+        let drop = xrpo.groups_to_drop(b.stats());
+        assert!(drop.is_empty());
+        b.drop_groups(&drop).unwrap();
+        let rows = b.update_rows(SeededUpdateContext::Plain);
+        assert_eq!(row_tokens(&rows), vec![0, 1, 100, 101]);
+        assert_eq!(b.advantage_batch(&[0.0; 4]).unwrap().num_groups(), 2);
+    }
+
+    /// Every group uniform: no row, no advantage; an out-of-range index is an error.
+    #[test]
+    fn dropping_every_group_leaves_no_row_and_a_bad_index_is_refused() {
+        let mut b = batch(&[&[0.0, 0.0], &[1.0, 1.0]]);
+        b.drop_groups(&[0, 1]).unwrap();
+        assert!(b.update_rows(SeededUpdateContext::Seeded).is_empty());
+        assert_eq!(b.trained_len(), 0);
+        assert_eq!(b.len(), 4);
+        let err = b.drop_groups(&[2]).unwrap_err().to_string();
+        assert!(err.contains("group 2"), "{err}");
+    }
 }

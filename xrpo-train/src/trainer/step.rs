@@ -80,14 +80,22 @@ impl Trainer {
             self.step + 1,
             problems,
         )?;
+        // Rows of the groups the allocator kept (all of them but under DAPO's filter).
         let rows = batch.update_rows(self.config.seeded_update_context);
 
         // ---- XRPO §3: group advantages with novelty sharpening ----
-        let scores = self.sequence_scores(&batch, &rows)?;
-        let shaped = self
-            .components
-            .shaper
-            .shape(&batch.advantage_batch(&scores)?)?;
+        let shaped = if rows.is_empty() {
+            // Every group dropped (or none sampled): no advantage, no update.
+            xrpo_advantage::Advantages {
+                advantages: ndarray::Array1::zeros(0),
+                stats: xrpo_advantage::ShapingStats::default(),
+            }
+        } else {
+            let scores = self.sequence_scores(&batch, &rows)?;
+            self.components
+                .shaper
+                .shape(&batch.advantage_batch(&scores)?)?
+        };
 
         // ---- host update: μ passes of clipped policy gradient ----
         let update = self.update_policy(&batch, &rows, &shaped.advantages)?;
@@ -115,7 +123,7 @@ impl Trainer {
         rows: &UpdateRows,
     ) -> Result<Vec<f32>, TrainError> {
         let mut scores: Vec<f32> = batch
-            .rollouts()
+            .trained_rollouts()
             .map(|r| mean_logprob(&r.sampler_logprobs))
             .collect();
         let rescored: Vec<usize> = (0..rows.len()).filter(|&i| rows.rescored[i]).collect();
@@ -146,6 +154,15 @@ impl Trainer {
     ) -> Result<UpdateSummary, TrainError> {
         let t0 = Instant::now();
         let n = rows.len();
+        let lr = self.schedule.lr_at(self.step);
+        if n == 0 {
+            // Every group dropped: the step makes no update (`updates` = 0).
+            return Ok(UpdateSummary {
+                learning_rate: lr,
+                seconds: t0.elapsed().as_secs_f64(),
+                ..UpdateSummary::default()
+            });
+        }
         let micro = self.config.micro_batch;
         let (epochs, minibatches) = (
             self.config.num_iterations,
@@ -166,7 +183,6 @@ impl Trainer {
             Some(r) => Some(detached_rows(r, &rows.contexts, &rows.completions, micro)?),
             None => None,
         };
-        let lr = self.schedule.lr_at(self.step);
         let mut s = UpdateSummary {
             learning_rate: lr,
             ..UpdateSummary::default()
@@ -190,7 +206,7 @@ impl Trainer {
                 if epoch == 0 {
                     // Agreement of the training forward with the sampler's log-probs
                     // (verl's `rollout_probs_diff`), where both score the same context.
-                    let sampled = batch.rollouts().skip(lo).take(hi - lo);
+                    let sampled = batch.trained_rollouts().skip(lo).take(hi - lo);
                     for ((row, r), &rescored) in update
                         .old_rows
                         .iter()
@@ -298,6 +314,7 @@ impl Trainer {
         m.alloc.rollouts_per_prompt_max = per_prompt.iter().cloned().fold(0.0, f64::max);
         m.alloc.rollouts_per_prompt_min = per_prompt.iter().cloned().fold(f64::INFINITY, f64::min);
         m.alloc.phase1_rollouts = batch.phase_rollouts().first().copied().unwrap_or(0) as f64;
+        m.alloc.dropped_groups = batch.dropped_groups() as f64;
         m.seed.attempts = batch.seed_attempts() as f64;
         m.seed.seeded_prompts = n_seeded as f64;
         m.seed.seeded_share = n_seeded as f64 / q_count.max(1) as f64;

@@ -10,11 +10,13 @@
 //!
 //! On the arithmetic task, a share of those seeded examples
 //! (`task.arithmetic.puzzle_share`) are operator-inference puzzles instead
-//! ([`arithmetic::glyph_puzzle`]): K exemplars and a target sharing a glyph whose
+//! ([`crate::task::arithmetic::glyph_puzzle`]): K exemplars and a target sharing a glyph whose
 //! operation changes from puzzle to puzzle, rendered by the same template. Reading the
 //! exemplars is the only way to get those right, so the model learns to take the rule
 //! from them, which the task's level 8 (`a#b=`, `#` defined only by exemplars) needs.
 //! The puzzles never use level 8's glyph, so no level-8 text is ever a warm-up target.
+//! The rewriting task ([`crate::task::rewrite`]) has the same kind of puzzles
+//! (`task.rewrite.puzzle_share`): a glyph whose word procedure only the exemplars show.
 
 use std::time::Instant;
 
@@ -22,7 +24,7 @@ use xrpo_seed::{ExemplarBank, ExemplarSeeder, PromptId, SeedConfig, SeededPrompt
 
 use crate::optim::{AdamW, AdamWConfig, clip_grad_norm};
 use crate::rng::{SplitMix64, mix_seed};
-use crate::task::{Problem, TaskKind, arithmetic};
+use crate::task::Problem;
 use crate::tokenizer::TextTokenizer;
 
 use super::TrainError;
@@ -88,21 +90,7 @@ impl Trainer {
         if cfg.steps == 0 {
             return Ok(None);
         }
-        let pool: Vec<Problem> = match self.config.task.kind {
-            TaskKind::Arithmetic => {
-                arithmetic::warmup_problems(&self.task, &self.config.task.arithmetic)
-                    .into_iter()
-                    .cloned()
-                    .collect()
-            }
-            _ => self
-                .task
-                .train
-                .iter()
-                .filter(|p| p.solution.is_some())
-                .cloned()
-                .collect(),
-        };
+        let pool: Vec<Problem> = self.config.task.warmup_pool(&self.task);
         if pool.is_empty() {
             return Ok(None);
         }
@@ -136,11 +124,8 @@ impl Trainer {
         } else {
             vec![None; pool.len()]
         };
-        // Operator-inference puzzles (arithmetic only): a share of the seeded examples.
-        let puzzle_share = match self.config.task.kind {
-            TaskKind::Arithmetic => self.config.task.arithmetic.puzzle_share,
-            _ => 0.0,
-        };
+        // Rule-inference puzzles (built-in ladders only): a share of the seeded examples.
+        let puzzle_share = self.config.task.puzzle_share();
         let template = self.config.seed_bank.template.clone();
         let shots = self.config.seed_bank.k.max(1);
         let mut puzzle_rng = SplitMix64::new(mix_seed(self.config.seed, 0x9a22, 0));
@@ -163,8 +148,10 @@ impl Trainer {
                 // Drawn for every example so the stream does not depend on retrieval.
                 let want_shots = rng.unit() < cfg.fewshot_share;
                 let want_puzzle = rng.unit() < puzzle_share;
-                if want_shots && want_puzzle {
-                    let puzzle = arithmetic::glyph_puzzle(&mut puzzle_rng, shots);
+                let puzzle = (want_shots && want_puzzle)
+                    .then(|| self.config.task.warmup_puzzle(&mut puzzle_rng, shots))
+                    .flatten();
+                if let Some(puzzle) = puzzle {
                     let pairs: Vec<(&str, &str)> = puzzle
                         .exemplars
                         .iter()
