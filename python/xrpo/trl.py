@@ -194,7 +194,10 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
 
     Logged on top of TRL's metrics: ``alloc/*`` (rollouts per prompt), ``seed/*``
     (attempts, seeded prompts and rollouts, flipped prompts, bank size),
-    ``advantage/*`` (the Rust shaper's counters), ``time/xrpo_overhead``.
+    ``advantage/*`` (the Rust shaper's counters), ``time/xrpo_overhead`` (seconds of XRPO's
+    own work in the step: allocation, seeding, regrouping, sharpening; the slowest process)
+    and, inside it, ``time/xrpo_sharpen_logp_pass`` (the forward pass for the sharpening
+    log-probs when TRL has no π_old in the batch).
     """
 
     def __init__(self, *args: Any, allocator: Any = None, seeder: Any = None, **kwargs: Any) -> None:
@@ -384,19 +387,22 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
         group = np.array([r["q"] for r in gen_rows], dtype=np.int64)
         sharpen = getattr(a, "xrpo_sharpening", True)
         seq = None
+        logp_pass = 0.0
         if sharpen:
             mask = output["completion_mask"].float()
             if "old_per_token_logps" in output:
                 lp = output["old_per_token_logps"]  # π_old on the training (plain) context
             elif "sampling_per_token_logps" in output and use_seeded_ctx:
                 lp = output["sampling_per_token_logps"]  # sampling context = training context
-            else:
+            else:  # π_old is not in the batch (one iteration per generation): one forward pass
+                t_lp = time.perf_counter()
                 with torch.no_grad():
                     ids_all = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
                     att = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
                     lp, _, _ = self._get_per_token_logps_and_entropies(
                         self.model, ids_all, att, output["completion_ids"].size(1), batch_size=a.per_device_train_batch_size
                     )
+                logp_pass = time.perf_counter() - t_lp
             lp = torch.nan_to_num(lp.float(), nan=0.0)
             seq = ((lp * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy().astype(np.float32)
         scale = self.scale_rewards if self.scale_rewards in ("group", "batch", "none") else "group"
@@ -442,7 +448,11 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
         for k, v in stats["metrics"].items():
             if k != "frac_reward_zero_std":
                 mean_keys[k] = float(v)
-        max_keys = {"alloc/rollouts_per_prompt_max": float(per_prompt.max()), "time/xrpo_overhead": overhead}
+        max_keys = {
+            "alloc/rollouts_per_prompt_max": float(per_prompt.max()),
+            "time/xrpo_overhead": overhead,
+            "time/xrpo_sharpen_logp_pass": logp_pass,
+        }
         min_keys = {"alloc/rollouts_per_prompt_min": float(per_prompt.min())}
         values = self._xrpo_reduce(summed_keys, mean_keys, max_keys, min_keys)
         if m.get("frac_reward_zero_std"):
