@@ -3,9 +3,9 @@
     python python/benches/bench.py [--cli target/release/xrpo] [--trl]
 
 1. verify_batch of 10k math answers vs the `xrpo verify` CLI on the same input
-   (build the CLI first: cargo build --release -p xrpo-cli --bin xrpo); the CLI time is
-   the whole process (read JSON lines, verify in parallel, write), the Python time is
-   the verify_batch call alone, both best of 3.
+   (build the CLI first, candle-free: cargo build --release -p xrpo-cli --no-default-features);
+   the CLI time is the whole process (read JSON lines, verify in parallel, write), the
+   Python time is the verify_batch call alone, both best of 3.
 2. xrpo.advantages for 1M responses (groups of 16) from numpy, side by side with a numpy
    GRPO baseline: median of 7, wall and CPU time, all cores and one thread.
 3. XrpoAllocator.allocate of 16x1024 rollouts over 1024 prompts: one phase's call with

@@ -34,7 +34,7 @@ def ranks(tmp_path_factory):
         pytest.skip("torchrun is not installed")
     env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
     proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "trl_multiproc_worker.py", str(out)],
-                          cwd=HERE, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=HERE, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     reports = []
     for r in (0, 1):
