@@ -95,11 +95,14 @@ def test_three_xrpo_steps_end_to_end(tmp_path):
     seen_counts, seeded = [], []
     orig = trainer._generate_and_score_completions
 
+    last_adv = []
+
     def spy(inputs):
         out = orig(inputs)
         if trainer.model.training:
             seen_counts.append(trainer._xrpo_last["counts"].tolist())
             seeded.append(sum(trainer._xrpo_last["seeded"]))
+            last_adv[:] = out["advantages"].tolist()
         return out
 
     trainer._generate_and_score_completions = spy
@@ -109,6 +112,8 @@ def test_three_xrpo_steps_end_to_end(tmp_path):
     assert all(sum(c) == 16 for c in seen_counts)  # TRL's budget kept
     assert any(len(set(c)) > 1 for c in seen_counts), seen_counts  # counts differ per prompt
     assert sum(seeded) >= 1
+    # TRL's completions table logs our advantages (unequal groups), not its own.
+    assert list(trainer._logs["advantages"])[-16:] == pytest.approx(last_adv)
     logged = {k for h in trainer.state.log_history for k in h}
     for key in ("loss", "reward", "alloc/rollouts_per_prompt_max", "seed/seeded_prompts", "seed/bank_size",
                 "advantage/novelty_bonus_mean", "frac_reward_zero_std", "time/xrpo_overhead"):
