@@ -3,16 +3,18 @@
     python python/benches/bench.py [--cli target/release/xrpo] [--trl]
 
 1. verify_batch of 10k math answers vs the `xrpo verify` CLI on the same input
-   (build the CLI first: cargo build --release -p xrpo-cli --bin xrpo); the CLI time is
-   the whole process (read JSON lines, verify in parallel, write), the Python time is
-   the verify_batch call alone, both best of 3.
+   (build the CLI first, candle-free: cargo build --release -p xrpo-cli --no-default-features);
+   the CLI time is the whole process (read JSON lines, verify in parallel, write), the
+   Python time is the verify_batch call alone, both best of 3.
 2. xrpo.advantages for 1M responses (groups of 16) from numpy, side by side with a numpy
    GRPO baseline: median of 7, wall and CPU time, all cores and one thread.
 3. XrpoAllocator.allocate of 16x1024 rollouts over 1024 prompts: one phase's call with
    per-prompt statistics as a (counts, means, stds) tuple and as a [1024, 4] array.
-4. With --trl: the XRPO overhead inside TRL steps (tiny random Llama on CPU), as the share
-   of the step spent in allocation, seeding and sharpening (`time/xrpo_overhead`), plus
-   step time of XRPO vs plain GRPO with the same model.
+4. With --trl: the XRPO overhead inside TRL steps (tiny random Llama on CPU), as the
+   median per-step share of the step spent in allocation, seeding, regrouping and
+   sharpening (`time/xrpo_overhead`, with the sharpening forward pass shown apart), plus
+   the median step time of XRPO vs plain GRPO with the same model (9 steps after one
+   warm-up step each).
 """
 
 from __future__ import annotations
@@ -146,27 +148,47 @@ def bench_allocate(prompts=1024, n_fixed=16):
             "allocate_moments_ms": t_m * 1e3, "allocate_rewards_ms": t_r * 1e3, "run_step_ms": t_step * 1e3}
 
 
-def bench_trl(steps=4):
+def bench_trl(steps=10):
+    """XRPO vs plain GRPO (XRPO's switches off) in TRL with test_trl.py's tiny model. A step's
+    time is the wall time between consecutive `on_step_end` callbacks (generation, scoring
+    and the update; TRL's own `step_time` metric is not a whole step). Per step: XRPO's own
+    work (`time/xrpo_overhead`) and its share of the step, with the sharpening forward pass
+    inside it shown apart. Medians over the steps after the first (warm-up)."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
     import test_trl as T  # reuse the test's tiny model, tokenizer and data
+    from transformers import TrainerCallback
 
     from xrpo.trl import XRPOTrainer
+
+    class StepClock(TrainerCallback):
+        def __init__(self):
+            self.ends = []
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.ends.append(time.perf_counter())
+
+        def on_step_end(self, args, state, control, **kw):
+            self.ends.append(time.perf_counter())
 
     out = {}
     for name, kw in (("xrpo", {}), ("grpo", dict(xrpo_allocation=False, xrpo_seeding=False, xrpo_sharpening=False))):
         with tempfile.TemporaryDirectory() as d:
             tok = T.tiny_tokenizer()
             args = T.config(d, max_steps=steps, save_steps=1000, **kw)
+            clock = StepClock()
             tr = XRPOTrainer(model=T.tiny_model(tok), reward_funcs=[T.toy_reward, xrpo.trl.math_reward], args=args,
-                             train_dataset=T.dataset(), processing_class=tok)
-            t0 = time.perf_counter()
+                             train_dataset=T.dataset(), processing_class=tok, callbacks=[clock])
             tr.train()
-            wall = time.perf_counter() - t0
-            logs = [h for h in tr.state.log_history if "time/xrpo_overhead" in h]
-            over = sum(h["time/xrpo_overhead"] for h in logs)
-            st = [h["step_time"] for h in tr.state.log_history if "step_time" in h]
-            out[name] = {"wall_s": wall, "step_time_mean_s": float(np.mean(st)) if st else None,
-                         "xrpo_overhead_s": over, "overhead_share": over / wall}
+            st = np.diff(clock.ends)[1:]
+            logs = [h for h in tr.state.log_history if "time/xrpo_overhead" in h][1:]
+            over = np.array([h["time/xrpo_overhead"] for h in logs])
+            lp = np.array([h.get("time/xrpo_sharpen_logp_pass", 0.0) for h in logs])
+            out[name] = {"steps_measured": len(st), "step_median_s": float(np.median(st)),
+                         "xrpo_overhead_median_s": float(np.median(over)),
+                         "overhead_share_median": float(np.median(over / st)),
+                         "sharpen_logp_pass_median_s": float(np.median(lp)),
+                         "per_step_s": [[round(float(a), 4), round(float(b), 4)] for a, b in zip(st, over)]}
+    out["xrpo_vs_grpo_step_time"] = out["xrpo"]["step_median_s"] / out["grpo"]["step_median_s"]
     return out
 
 

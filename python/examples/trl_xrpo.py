@@ -89,9 +89,28 @@ def main() -> None:
         use_cpu=not torch.cuda.is_available(),
         **off,
     )
+    import time
+
+    from transformers import TrainerCallback
+
+    class StepClock(TrainerCallback):  # whole-step wall time (TRL's step_time is not a whole step)
+        def __init__(self) -> None:
+            self.ends: list[float] = []
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.ends.append(time.perf_counter())
+
+        def on_step_end(self, args, state, control, **kw):
+            self.ends.append(time.perf_counter())
+
+    clock = StepClock()
     trainer = XRPOTrainer(model=model, processing_class=tok, reward_funcs=[math_reward], args=args,
-                          train_dataset=Dataset.from_list(word_problems(2000)))
+                          train_dataset=Dataset.from_list(word_problems(2000)), callbacks=[clock])
     trainer.train()
+    steps = [b - a for a, b in zip(clock.ends, clock.ends[1:])]
+    over = [h["time/xrpo_overhead"] for h in trainer.state.log_history if "time/xrpo_overhead" in h]
+    if trainer.accelerator.is_main_process and steps:
+        print("step wall s:", [round(x, 2) for x in steps], "xrpo overhead s:", [round(x, 3) for x in over])
     for h in trainer.state.log_history[-3:]:
         print({k: round(v, 4) if isinstance(v, float) else v for k, v in h.items()
                if k in ("step", "loss", "reward", "step_time", "alloc/rollouts_per_prompt_max",

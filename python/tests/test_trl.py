@@ -15,7 +15,7 @@ need("torch")
 import torch  # noqa: E402
 
 import xrpo  # noqa: E402
-from xrpo.trl import XRPO_STATE_FILE, XRPOConfig, XRPOTrainer, code_reward, math_reward  # noqa: E402
+from xrpo.trl import XRPO_STATE_FILE, XRPOConfig, XRPOTrainer, code_reward, math_reward, xrpo_state_file  # noqa: E402
 
 
 def tiny_model(tokenizer, seed=0):
@@ -95,11 +95,14 @@ def test_three_xrpo_steps_end_to_end(tmp_path):
     seen_counts, seeded = [], []
     orig = trainer._generate_and_score_completions
 
+    last_adv = []
+
     def spy(inputs):
         out = orig(inputs)
         if trainer.model.training:
             seen_counts.append(trainer._xrpo_last["counts"].tolist())
             seeded.append(sum(trainer._xrpo_last["seeded"]))
+            last_adv[:] = out["advantages"].tolist()
         return out
 
     trainer._generate_and_score_completions = spy
@@ -109,14 +112,17 @@ def test_three_xrpo_steps_end_to_end(tmp_path):
     assert all(sum(c) == 16 for c in seen_counts)  # TRL's budget kept
     assert any(len(set(c)) > 1 for c in seen_counts), seen_counts  # counts differ per prompt
     assert sum(seeded) >= 1
+    # TRL's completions table logs our advantages (unequal groups), not its own.
+    assert list(trainer._logs["advantages"])[-16:] == pytest.approx(last_adv)
     logged = {k for h in trainer.state.log_history for k in h}
     for key in ("loss", "reward", "alloc/rollouts_per_prompt_max", "seed/seeded_prompts", "seed/bank_size",
                 "advantage/novelty_bonus_mean", "frac_reward_zero_std", "time/xrpo_overhead"):
         assert key in logged, key
     ckpt = os.path.join(tmp_path, "checkpoint-3")
-    with open(os.path.join(ckpt, XRPO_STATE_FILE)) as f:
+    with open(os.path.join(ckpt, xrpo_state_file(0))) as f:
         state = json.load(f)
     assert state["allocator"]["completed_steps"] == 3
+    assert state["rank"] == 0 and state["num_processes"] == 1
     # A fresh trainer resumes allocator and bank from the checkpoint (TRL's resume path)
     # and continues: one more step on top of the three restored ones.
     fresh = XRPOTrainer(model=tiny_model(tok), reward_funcs=[toy_reward, math_reward],
@@ -135,3 +141,11 @@ def test_three_xrpo_steps_end_to_end(tmp_path):
     assert restored["bank"] == trainer.xrpo_seeder.state()
     assert fresh.xrpo_allocator.state()["completed_steps"] == 4
     assert len(fresh.xrpo_seeder) >= len(trainer.xrpo_seeder) >= 1
+    # Which file a process restores: its rank's; else a single-file checkpoint of earlier
+    # versions; else none.
+    assert fresh._xrpo_state_path(ckpt) == os.path.join(ckpt, xrpo_state_file(0))
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    assert fresh._xrpo_state_path(str(legacy)) is None
+    (legacy / XRPO_STATE_FILE).write_text(json.dumps(state))
+    assert fresh._xrpo_state_path(str(legacy)) == str(legacy / XRPO_STATE_FILE)

@@ -240,3 +240,214 @@ def test_phaser_drives_a_step_as_verl_fit_would():
     again = XrpoPhaser(n, {"n_base": 2}, divisor=workers)
     again.restore(json.loads(json.dumps(phaser.state())))
     assert again.allocator.state() == phaser.allocator.state() and len(again.seeder) == len(phaser.seeder)
+
+
+# --------------------------------------------------------------------------------------
+# RayXRPOTrainer's own code without Ray or GPUs: a stand-in rollout manager (the agent
+# loop's generate_sequences with the reward loop's rm_scores) and actor worker group
+# (save/load_checkpoint), verl's generation-block lines of fit(), verl's compute_advantage
+# and verl's _save_checkpoint/_load_checkpoint.
+
+class FakeRolloutManager:
+    """Answers "#### <gold>" (correct) for even prompts on even rows, and for any prompt
+    whose raw_prompt was seeded with an exemplar; wrong otherwise. Records each call."""
+
+    def __init__(self, tok, divisor, resp_len=8):
+        self.tok, self.divisor, self.resp_len = tok, divisor, resp_len
+        self.calls = []  # (rows, [(prompt number, user text)])
+
+    def generate_sequences(self, batch):
+        if not batch.meta_info.get("validate", False):
+            assert len(batch) % self.divisor == 0, (len(batch), self.divisor)
+        n = len(batch)
+        resp = torch.full((n, self.resp_len), self.tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros(n, self.resp_len, dtype=torch.long)
+        rm = torch.zeros(n, self.resp_len)
+        seen = []
+        for i in range(n):
+            gold = batch.non_tensor_batch["reward_model"][i]["ground_truth"]
+            q = int(batch.non_tensor_batch["extra_info"][i]["index"])
+            text = batch.non_tensor_batch["raw_prompt"][i][-1]["content"]
+            seen.append((q, text))
+            ok = (q % 2 == 0 and i % 2 == 0) or text.startswith("Problem:")
+            ids = self.tok(f"#### {gold if ok else 'x'}")["input_ids"][: self.resp_len]
+            resp[i, : len(ids)] = torch.tensor(ids)
+            mask[i, : len(ids)] = 1
+            rm[i, len(ids) - 1] = float(ok)
+        self.calls.append((n, seen))
+        out = DataProto.from_dict(tensors={"responses": resp, "response_mask": mask, "rm_scores": rm},
+                                  non_tensors={"uid": batch.non_tensor_batch["uid"].copy()})
+        out.meta_info["timing"] = {"generate_sequences": 0.01}
+        return out
+
+
+class FakeActorWorkerGroup:
+    def __init__(self):
+        self.saved, self.loaded = [], []
+
+    def save_checkpoint(self, local_path, hdfs_path=None, global_step=0, max_ckpt_to_keep=None):
+        import os
+
+        os.makedirs(local_path, exist_ok=True)
+        with open(os.path.join(local_path, "weights.txt"), "w") as f:
+            f.write(str(global_step))
+        self.saved.append(local_path)
+
+    def load_checkpoint(self, local_path, del_local_after_load=False):
+        self.loaded.append(local_path)
+
+
+class FakeLoader:
+    def __init__(self):
+        self.state = {"pos": 0}
+
+    def __len__(self):
+        return 10
+
+    def state_dict(self):
+        return dict(self.state)
+
+    def load_state_dict(self, s):
+        self.state = dict(s)
+
+
+def ray_trainer(tmp_path, P, n, workers, **trainer_cfg):
+    import warnings
+
+    from omegaconf import OmegaConf
+
+    from xrpo.verl.trainer import RayXRPOTrainer
+
+    cfg = OmegaConf.create({
+        "actor_rollout_ref": {"rollout": {"n": n, "agent": {"num_workers": workers}, "temperature": 1.0},
+                              "actor": {"checkpoint": {"async_save": False}}},
+        "algorithm": {"adv_estimator": "xrpo", "gamma": 1.0, "lam": 1.0, "norm_adv_by_std_in_grpo": True,
+                      "xrpo": {"n_base": 3, "seed_k": 1, "seed_threshold": 0.0}},
+        "trainer": {"default_local_dir": str(tmp_path / "ckpt"), "default_hdfs_dir": None, "resume_mode": "auto",
+                    "del_local_ckpt_after_load": False, **trainer_cfg},
+    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # verl marks the legacy RayPPOTrainer deprecated
+        tr = RayXRPOTrainer.__new__(RayXRPOTrainer)  # RayPPOTrainer.__init__ builds Ray worker groups
+    tr.config, tr.tokenizer, tr.use_critic = cfg, tiny_tokenizer(), False
+    tr.actor_rollout_wg, tr.train_dataloader, tr.global_steps = FakeActorWorkerGroup(), FakeLoader(), 0
+    tr.xrpo_setup()
+    tr.xrpo.seeder.record("ex", "What is 1 + 1?", "#### 2", curated=True)
+    return tr
+
+
+def dataset_batch(P):
+    """What verl's dataloader yields for P prompts (before fit adds uids)."""
+    raw = np.empty(P, dtype=object)
+    for q in range(P):
+        raw[q] = [{"role": "user", "content": f"What is {q} + {q}?"}]
+    return {"prompt_no": torch.arange(P), "raw_prompt": raw,
+            "data_source": np.array(["math"] * P, dtype=object),
+            "reward_model": np.array([{"ground_truth": str(2 * q)} for q in range(P)], dtype=object),
+            "extra_info": np.array([{"index": q} for q in range(P)], dtype=object)}
+
+
+def test_ray_xrpo_trainer_generation_block_advantages_and_checkpoint(tmp_path):
+    import uuid
+
+    import verl.trainer.ppo.ray_trainer as rt
+
+    P, n, workers = 6, 8, 4
+    tr = ray_trainer(tmp_path, P, n, workers)
+    manager = FakeRolloutManager(tr.tokenizer, workers)
+    tr.xrpo_wrap_rollout(manager)
+    tr.xrpo_wrap_rollout(manager)  # idempotent
+    plan = xrpo.XrpoAllocator(n_fixed=n, n_base=3).plan(P)
+
+    # verl 0.9.1 RayPPOTrainer.fit, the generation block (ray_trainer.py L1478-1545), under
+    # the patches RayXRPOTrainer.fit runs it with.
+    tr.global_steps = 1
+    with tr.xrpo_fit_patches():
+        batch = DataProto.from_single_dict(dataset_batch(P))
+        batch.non_tensor_batch["uid"] = np.array([str(uuid.uuid4()) for _ in range(P)], dtype=object)
+        gen_batch = tr._get_gen_batch(batch)
+        gen_batch.meta_info["global_steps"] = tr.global_steps
+        gen_batch_output = gen_batch.repeat(repeat_times=n, interleave=True)
+        combined = manager.generate_sequences(gen_batch_output)
+        timing = combined.meta_info.pop("timing")
+        gen_batch_output = combined.slice(0, len(gen_batch_output))
+        batch = batch.repeat(repeat_times=n, interleave=True)
+        batch = batch.union(gen_batch_output)
+        # reward loop scores -> token_level_rewards; a stand-in for the actor's old log-probs
+        batch.batch["token_level_rewards"] = batch.batch["rm_scores"]
+        batch.batch["old_log_probs"] = -torch.rand(len(batch), batch.batch["responses"].shape[1],
+                                                   generator=torch.Generator().manual_seed(0))
+        batch = rt.compute_advantage(batch, adv_estimator="xrpo", gamma=1.0, lam=1.0, num_repeat=n,
+                                     norm_adv_by_std_in_grpo=True, config=tr.config.algorithm)
+    assert rt.compute_advantage.__module__ == "verl.trainer.ppo.ray_trainer"  # patches undone
+
+    # Phases: one call each, padded to the worker multiple (phase 1: 18 rows -> 20).
+    sizes = [c[0] for c in manager.calls]
+    assert len(sizes) == len(plan["phase_budgets"]) == 3
+    assert all(s % workers == 0 for s in sizes)
+    assert sizes[0] == 20 and plan["phase_budgets"][0] == 18
+    assert timing["generate_sequences"] == pytest.approx(0.03)
+    # Seeding: after phase 1 the odd prompts (all wrong) are asked with the exemplar
+    # in their raw_prompt; the even ones (solved) stay plain; fit's prompt rows stay plain.
+    for phase, (_, seen) in enumerate(manager.calls):
+        for q, text in seen:
+            if phase > 0 and q % 2 == 1:
+                # an exemplar from the bank (the curated one or a prompt solved in phase 1)
+                first = text.split("\n")[0]
+                assert first.startswith("Problem: What is ") and first != f"Problem: What is {q} + {q}?", text
+                assert "\nSolution: #### " in text and text.endswith(f"Problem: What is {q} + {q}?"), text
+            elif q % 2 == 0:
+                assert text == f"What is {q} + {q}?"
+    assert [m[-1]["content"] for m in gen_batch.non_tensor_batch["raw_prompt"]] == [f"What is {q} + {q}?"
+                                                                                   for q in range(P)]
+    assert tr.xrpo.last_metrics["seed/seeded_prompts"] == 3 and tr.xrpo.last_metrics["seed/flipped"] == 3
+    # The aligned batch: every row's uid, prompt tensor, data columns and response agree.
+    assert len(batch) == P * n
+    uids = list(dict.fromkeys(batch.non_tensor_batch["uid"]))
+    counts = np.array([int((batch.non_tensor_batch["uid"] == u).sum()) for u in uids])
+    assert counts.sum() == P * n and len(set(counts.tolist())) > 1
+    for i in range(len(batch)):
+        q = int(batch.batch["prompt_no"][i])
+        assert batch.non_tensor_batch["extra_info"][i]["index"] == q
+        assert batch.non_tensor_batch["reward_model"][i]["ground_truth"] == str(2 * q)
+        text = tr.tokenizer.decode(batch.batch["responses"][i][batch.batch["response_mask"][i].bool()])
+        correct = batch.batch["rm_scores"][i].sum().item() == 1.0
+        assert (text.replace(" ", "") == f"####{2 * q}") == correct, (q, text)
+    # Advantages: per uid group, GRPO over the rows of the group, sharpening only raising
+    # correct rows' advantages (by at most kappa_clip = 0.5).
+    adv = batch.batch["advantages"][:, 0].numpy()
+    score = batch.batch["rm_scores"].sum(-1).numpy()
+    for u in uids:
+        rows = batch.non_tensor_batch["uid"] == u
+        r = score[rows]
+        base = (r - r.mean()) / (r.std(ddof=1) + 1e-6) if len(r) > 1 else r * 0
+        np.testing.assert_allclose(adv[rows][base <= 0], base[base <= 0], rtol=1e-4, atol=1e-5)
+        up = adv[rows][base > 0]
+        assert (up >= base[base > 0] - 1e-5).all() and (up <= 1.5 * base[base > 0] + 1e-4).all()
+    # A validation batch goes straight to the rollout.
+    val = DataProto.from_dict(tensors={"prompt_no": torch.arange(3)}, non_tensors={
+        k: v[:3] for k, v in dataset_batch(P).items() if k != "prompt_no"} | {
+        "uid": np.array(["v0", "v1", "v2"], dtype=object)}, meta_info={"validate": True})
+    assert len(manager.generate_sequences(val)) == 3 and manager.calls[-1][0] == 3
+
+    # Checkpoint through verl's own _save_checkpoint / _load_checkpoint.
+    state = tr.xrpo.state()
+    assert state["allocator"]["completed_steps"] == 1 and len(state["seeder"]["entries"]) > 1
+    tr._save_checkpoint()
+    folder = tmp_path / "ckpt" / "global_step_1"
+    assert (folder / "xrpo_state.json").exists() and (folder / "data.pt").exists()
+    assert (tmp_path / "ckpt" / "latest_checkpointed_iteration.txt").read_text() == "1"
+    fresh = ray_trainer(tmp_path, P, n, workers)
+    assert fresh.xrpo.state() != state
+    fresh._load_checkpoint()  # resume_mode=auto: verl finds global_step_1
+    assert fresh.global_steps == 1 and fresh.actor_rollout_wg.loaded == [str(folder / "actor")]
+    assert fresh.xrpo.state() == json.loads(json.dumps(state))
+    # resume_mode=resume_path reads the state next to the given folder, not the latest one.
+    import shutil
+
+    moved = tmp_path / "moved" / "global_step_1"
+    shutil.copytree(folder, moved)
+    (folder / "xrpo_state.json").unlink()
+    by_path = ray_trainer(tmp_path, P, n, workers, resume_mode="resume_path", resume_from_path=str(moved))
+    by_path._load_checkpoint()
+    assert by_path.xrpo.state() == fresh.xrpo.state()

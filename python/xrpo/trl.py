@@ -15,10 +15,17 @@ training batch are the plain prompt's, so TRL's π_old, the importance ratio and
 sharpening score s(y) are all computed on the plain context (off-policy with respect to
 the seeded sampling context, by design). ``"seeded"`` keeps the seeded prompt (on-policy).
 
+Several processes (``accelerate launch``): each process allocates over its own prompts
+(its local generation batch must hold whole groups) and pads every phase to the phase
+budget, so all processes generate the same number of rows per phase (TRL gathers
+rewards with equal-size collectives); solved exemplars are shared across processes
+after every phase, so every process's bank holds the whole step's solves; metrics are
+reduced over processes; each process checkpoints its own allocator and bank
+(``xrpo_state_rank{r}.json``). Tested with 2 CPU processes (python/tests/test_trl_multiproc.py).
+
 Limits: generation runs through TRL's own ``_generate`` once per phase (transformers
 ``generate`` or colocated vLLM; vLLM *server* mode asks for ``num_generations`` per prompt
-and is refused); each process allocates over its own prompts, so its local generation
-batch must hold whole groups; a user ``rollout_func`` is not supported.
+and is refused); a user ``rollout_func`` is not supported.
 
 >>> import xrpo.trl
 >>> xrpo.trl.math_reward(prompts=["p", "p"], completions=["#### 4", "#### 5"], answer=["4", "4"])
@@ -31,7 +38,6 @@ import hashlib
 import json
 import os
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,7 +175,12 @@ class XRPOConfig(_GRPOConfig):  # type: ignore[misc,valid-type]
             raise ValueError("xrpo_phases: must be at least 2 with xrpo_allocation")
 
 
-XRPO_STATE_FILE = "xrpo_state.json"
+XRPO_STATE_FILE = "xrpo_state.json"  # single-file checkpoints written before per-rank files
+
+
+def xrpo_state_file(rank: int) -> str:
+    """Name of process ``rank``'s allocator/bank state file inside a checkpoint folder."""
+    return f"xrpo_state_rank{rank}.json"
 
 
 class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
@@ -178,11 +189,15 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
     Extra keyword arguments: ``allocator`` (an ``xrpo.Allocator``; default built from the
     config) and ``seeder`` (an ``xrpo.ExemplarSeeder``, e.g. pre-loaded with curated
     exemplars via ``record(..., curated=True)``; default an empty bank). Their state is
-    saved in every checkpoint (``xrpo_state.json``) and restored on resume.
+    saved in every checkpoint, one file per process (``xrpo_state_rank{r}.json``), and
+    restored by rank on resume.
 
     Logged on top of TRL's metrics: ``alloc/*`` (rollouts per prompt), ``seed/*``
     (attempts, seeded prompts and rollouts, flipped prompts, bank size),
-    ``advantage/*`` (the Rust shaper's counters), ``time/xrpo_overhead``.
+    ``advantage/*`` (the Rust shaper's counters), ``time/xrpo_overhead`` (seconds of XRPO's
+    own work in the step: allocation, seeding, regrouping, sharpening; the slowest process)
+    and, inside it, ``time/xrpo_sharpen_logp_pass`` (the forward pass for the sharpening
+    log-probs when TRL has no π_old in the batch).
     """
 
     def __init__(self, *args: Any, allocator: Any = None, seeder: Any = None, **kwargs: Any) -> None:
@@ -277,6 +292,8 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
         solved = [False] * q_count
         seed_attempts = 0
         proc = self.accelerator.process_index
+        nproc = self.accelerator.num_processes
+        phase_sizes: list[int] = []
         for phase in range(len(budgets)):
             t0 = time.perf_counter()
             if phase == 0:
@@ -296,8 +313,9 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
                                 seeded_prompt[q] = _with_text(plain[q], text)
             overhead += time.perf_counter() - t0
             order = [q for q in range(q_count) for _ in range(int(counts[q]))]
-            if not order:
+            if not order:  # same on every process: the budgets depend only on q_count
                 continue
+            phase_sizes.append(len(order))
             gen_prompts = [seeded_prompt[q] if seeded_prompt[q] is not None else plain[q] for q in order]
             phase_inputs = [dict(rows[q]) for q in order]
             (p_ids, c_ids, tool_mask, completions, logprobs, extra, _imgs, _timgs) = self._generate(gen_prompts)
@@ -305,20 +323,18 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
                 raise ValueError("tools: XRPOTrainer does not support tool-calling rollouts")
             rpf = self._calculate_rewards(phase_inputs, gen_prompts, completions, c_ids)
             n = len(order)
-            local = rpf[proc * n : (proc + 1) * n]
+            if rpf.shape[0] != n * nproc:
+                raise RuntimeError(f"rewards: gathered {rpf.shape[0]} rows, expected {n} per process x {nproc}")
+            local = rpf[proc * n : (proc + 1) * n]  # this process's rows (equal phase sizes)
             t0 = time.perf_counter()
+            solves = []
             for i, q in enumerate(order):
                 r, ok = self._solved(local[i])
-                if not np.isnan(r):
-                    per_prompt_rewards[q].append(r)
-                else:
-                    per_prompt_rewards[q].append(float("nan"))
+                per_prompt_rewards[q].append(r)  # NaN when no reward function scored it
                 if ok:
-                    if seeded_prompt[q] is not None and not solved[q]:
-                        pass
                     solved[q] = True
                     if seeding:
-                        self.xrpo_seeder.record(ids[q], _prompt_text(plain[q]), _text(completions[i]), step=int(self.state.global_step))
+                        solves.append((ids[q], _prompt_text(plain[q]), _text(completions[i])))
                 gen_rows.append(
                     {
                         "q": q,
@@ -327,8 +343,11 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
                         "completion_ids": c_ids[i],
                         "logprobs": None if logprobs is None else logprobs[i],
                         "reward_row": local[i],
+                        "text": _text(completions[i]),
                     }
                 )
+            if seeding:
+                self._xrpo_record(solves)
             overhead += time.perf_counter() - t0
         t0 = time.perf_counter()
         self.xrpo_allocator.finish_step()
@@ -368,19 +387,22 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
         group = np.array([r["q"] for r in gen_rows], dtype=np.int64)
         sharpen = getattr(a, "xrpo_sharpening", True)
         seq = None
+        logp_pass = 0.0
         if sharpen:
             mask = output["completion_mask"].float()
             if "old_per_token_logps" in output:
                 lp = output["old_per_token_logps"]  # π_old on the training (plain) context
             elif "sampling_per_token_logps" in output and use_seeded_ctx:
                 lp = output["sampling_per_token_logps"]  # sampling context = training context
-            else:
+            else:  # π_old is not in the batch (one iteration per generation): one forward pass
+                t_lp = time.perf_counter()
                 with torch.no_grad():
                     ids_all = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
                     att = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
                     lp, _, _ = self._get_per_token_logps_and_entropies(
                         self.model, ids_all, att, output["completion_ids"].size(1), batch_size=a.per_device_train_batch_size
                     )
+                logp_pass = time.perf_counter() - t_lp
             lp = torch.nan_to_num(lp.float(), nan=0.0)
             seq = ((lp * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy().astype(np.float32)
         scale = self.scale_rewards if self.scale_rewards in ("group", "batch", "none") else "group"
@@ -396,36 +418,95 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
         output["advantages"] = torch.from_numpy(adv).to(output["advantages"].device)
         overhead += time.perf_counter() - t0
 
-        # Metrics: replace TRL's view(-1, G)-based zero-std fraction, add ours.
+        # Metrics: replace TRL's view(-1, G)-based zero-std fraction and logged advantages
+        # (TRL's, over equal groups) with ours, add ours; all reduced over processes.
         m = self._metrics[mode]
-        if m.get("frac_reward_zero_std"):
-            m["frac_reward_zero_std"][-1] = stats["metrics"]["frac_reward_zero_std"]
-        n_adv = len(adv)
-        if len(self._logs["advantages"]) >= n_adv and self.accelerator.num_processes == 1:
-            self._logs["advantages"] = type(self._logs["advantages"])(list(self._logs["advantages"])[:-n_adv] + adv.tolist())
+        adv_all = self.accelerator.gather(output["advantages"].float()).cpu()
+        n_all = adv_all.numel()
+        logged = self._logs["advantages"]  # a bounded deque: replace its tail in place
+        if len(logged) >= n_all:
+            for _ in range(n_all):
+                logged.pop()
+            logged.extend(adv_all.tolist())
         per_prompt = np.bincount(group, minlength=q_count)
         flipped = sum(1 for q in range(q_count) if seeded_prompt[q] is not None and solved[q])
-        values = {
+        n_seeded = float(sum(s is not None for s in seeded_prompt))
+        summed_keys = {  # summed over processes
             "alloc/rollouts": float(per_prompt.sum()),
-            "alloc/rollouts_per_prompt_mean": float(per_prompt.mean()),
-            "alloc/rollouts_per_prompt_max": float(per_prompt.max()),
-            "alloc/rollouts_per_prompt_min": float(per_prompt.min()),
             "alloc/phase1_rollouts": float(budgets[0]),
             "seed/attempts": float(seed_attempts),
-            "seed/seeded_prompts": float(sum(s is not None for s in seeded_prompt)),
-            "seed/seeded_share": float(sum(s is not None for s in seeded_prompt)) / q_count,
+            "seed/seeded_prompts": n_seeded,
             "seed/flipped": float(flipped),
             "seed/seeded_rollouts": float(sum(r["seeded"] for r in gen_rows)),
+        }
+        mean_keys = {  # averaged over processes
+            "alloc/rollouts_per_prompt_mean": float(per_prompt.mean()),
+            "seed/seeded_share": n_seeded / q_count,
             "seed/bank_size": float(len(self.xrpo_seeder)),
-            "time/xrpo_overhead": overhead,
+            "frac_reward_zero_std": float(stats["metrics"]["frac_reward_zero_std"]),
         }
         for k, v in stats["metrics"].items():
             if k != "frac_reward_zero_std":
-                values[k] = float(v)
+                mean_keys[k] = float(v)
+        max_keys = {
+            "alloc/rollouts_per_prompt_max": float(per_prompt.max()),
+            "time/xrpo_overhead": overhead,
+            "time/xrpo_sharpen_logp_pass": logp_pass,
+        }
+        min_keys = {"alloc/rollouts_per_prompt_min": float(per_prompt.min())}
+        values = self._xrpo_reduce(summed_keys, mean_keys, max_keys, min_keys)
+        if m.get("frac_reward_zero_std"):
+            m["frac_reward_zero_std"][-1] = values.pop("frac_reward_zero_std")
+        else:
+            values.pop("frac_reward_zero_std")
         for k, v in values.items():
             m[k].append(v)
-        self._xrpo_last = {"counts": per_prompt, "seeded": [s is not None for s in seeded_prompt], "stats": stats}
+        self._xrpo_last = {
+            "counts": per_prompt,
+            "seeded": [s is not None for s in seeded_prompt],
+            "stats": stats,
+            "phase_sizes": phase_sizes,
+            "groups": group,
+            "rewards": summed.cpu().numpy(),
+            "completions": [r["text"] for r in gen_rows],
+            "rows": rows,
+        }
         return output
+
+    def _xrpo_reduce(self, summed: dict, mean: dict, maximum: dict, minimum: dict) -> dict[str, float]:
+        """One gather for all step metrics: sums, means, maxima and minima over processes."""
+        import torch
+
+        keys = [*summed, *mean, *maximum, *minimum]
+        local = {**summed, **mean, **maximum, **minimum}
+        if self.accelerator.num_processes == 1:
+            return {k: float(local[k]) for k in keys}
+        vec = torch.tensor([local[k] for k in keys], dtype=torch.float64, device=self.accelerator.device)
+        allv = self.accelerator.gather(vec.unsqueeze(0)).view(-1, len(keys)).cpu()
+        out = {}
+        for j, k in enumerate(keys):
+            col = allv[:, j]
+            if k in summed:
+                out[k] = float(col.sum())
+            elif k in mean:
+                out[k] = float(col.mean())
+            elif k in maximum:
+                out[k] = float(col.max())
+            else:
+                out[k] = float(col.min())
+        return out
+
+    def _xrpo_record(self, solves: list[tuple[str, str, str]]) -> None:
+        """Records this phase's solved (prompt id, prompt, solution) in the exemplar bank of
+        every process (gathered across processes), in rank order, so the banks stay equal."""
+        if self.accelerator.num_processes > 1:
+            from accelerate.utils import gather_object
+
+            gathered = gather_object([solves])
+            solves = [s for part in gathered for s in part]
+        step = int(self.state.global_step)
+        for pid, prompt, solution in solves:
+            self.xrpo_seeder.record(pid, prompt, solution, step=step)
 
     # ---------------------------------------------------------------- checkpoints
     def xrpo_state(self) -> dict:
@@ -439,22 +520,49 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
 
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
-        if self.args.should_save:
-            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+        # Every process writes its own state (like TRL's per-rank RNG files): allocators
+        # and banks are per process.
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-            folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
-            os.makedirs(folder, exist_ok=True)
-            with open(os.path.join(folder, XRPO_STATE_FILE), "w") as f:
-                json.dump(self.xrpo_state(), f)
+        folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+        os.makedirs(folder, exist_ok=True)
+        rank = self.accelerator.process_index
+        state = {"rank": rank, "num_processes": self.accelerator.num_processes, **self.xrpo_state()}
+        tmp = os.path.join(folder, xrpo_state_file(rank) + ".tmp")
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+        os.replace(tmp, os.path.join(folder, xrpo_state_file(rank)))
+
+    def _xrpo_state_path(self, checkpoint: str) -> str | None:
+        """This process's state file in ``checkpoint``: its rank's; when the checkpoint was
+        written by fewer processes, rank ``r mod saved``'s (the allocator state is the same on
+        every rank and the banks are shared); a pre-per-rank ``xrpo_state.json``; or None."""
+        rank = self.accelerator.process_index
+        own = os.path.join(checkpoint, xrpo_state_file(rank))
+        if os.path.exists(own):
+            return own
+        first = os.path.join(checkpoint, xrpo_state_file(0))
+        if os.path.exists(first):
+            with open(first) as f:
+                saved = int(json.load(f).get("num_processes", 1))
+            path = os.path.join(checkpoint, xrpo_state_file(rank % max(1, saved)))
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"checkpoint: {path} is missing (written by {saved} processes)")
+            import warnings
+
+            warnings.warn(f"checkpoint: written by {saved} processes; process {rank} restores rank {rank % saved}'s XRPO state")
+            return path
+        legacy = os.path.join(checkpoint, XRPO_STATE_FILE)
+        return legacy if os.path.exists(legacy) else None
 
     def _load_optimizer_and_scheduler(self, checkpoint):
         super()._load_optimizer_and_scheduler(checkpoint)
         if checkpoint is not None:
-            path = os.path.join(checkpoint, XRPO_STATE_FILE)
-            if os.path.exists(path):
+            path = self._xrpo_state_path(checkpoint)
+            if path is not None:
                 with open(path) as f:
-                    self.load_xrpo_state(json.load(f))
+                    state = json.load(f)
+                self.load_xrpo_state({"allocator": state["allocator"], "seeder": state["seeder"]})
 
 
-__all__ = ["XRPOConfig", "XRPOTrainer", "code_reward", "math_reward", "XRPO_STATE_FILE"]
-_ = defaultdict  # (kept for readers extending the metrics)
+__all__ = ["XRPOConfig", "XRPOTrainer", "code_reward", "math_reward", "XRPO_STATE_FILE", "xrpo_state_file"]

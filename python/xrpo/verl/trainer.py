@@ -21,8 +21,10 @@ Which context the gradient uses: verl tokenises the prompt rows of ``batch`` (th
 prompt) for the policy update, so seeded rollouts are trained on the plain prompt by
 default (spec §2); ``algorithm.xrpo.seed_context=seeded`` is not offered here.
 
-Needs GPUs (vLLM/SGLang rollout on Ray); the wrapper and the phase assembly are tested on
-CPU with a stand-in rollout (``python/tests/test_verl.py``).
+Needs GPUs (vLLM/SGLang rollout on Ray). Without them, python/tests/test_verl.py runs
+this class's XRPO parts on real ``DataProto``s with a stand-in rollout manager and actor
+worker group: verl's own generation-block lines of ``fit``, ``compute_advantage`` and
+verl's ``_save_checkpoint``/``_load_checkpoint``.
 """
 
 from __future__ import annotations
@@ -193,36 +195,59 @@ class RayXRPOTrainer(_Base):  # type: ignore[misc,valid-type]
     """verl's ``RayPPOTrainer`` with XRPO's phases (see the module docstring). Options
     under ``algorithm.xrpo``: ``phases``, ``n_base``, ``n_max``, ``alpha``, ``lam``,
     ``seeding``, ``seed_k``, ``seed_threshold``, ``correct_threshold``,
-    ``lambda_novelty``, ``kappa_clip``, ``sharpen``."""
+    ``lambda_novelty``, ``kappa_clip``, ``sharpen``.
+
+    The XRPO parts take verl's objects as arguments, so that they run without Ray or GPUs
+    (python/tests/test_verl.py drives them with a stand-in rollout manager and worker
+    group): :meth:`xrpo_setup` (the phaser from the config), :meth:`xrpo_wrap_rollout`
+    (what ``init_workers`` does to the rollout manager), :meth:`xrpo_fit_patches` (what
+    ``fit`` runs under) and the checkpoint overrides."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.xrpo_setup()
+
+    def xrpo_setup(self) -> None:
+        """Builds the phaser from ``self.config``: ``rollout.n`` rollouts per prompt on
+        average, phases padded to ``rollout.agent.num_workers``."""
         import xrpo.verl.reward  # noqa: F401  registers the "xrpo" estimator here
 
         rollout = self.config.actor_rollout_ref.rollout
         divisor = int(_opt(_opt(rollout, "agent", None), "num_workers", 1))
-        self.xrpo = XrpoPhaser(int(rollout.n), self.config.algorithm.get("xrpo", None), divisor)
+        self.xrpo = XrpoPhaser(int(rollout.n), _opt(self.config.algorithm, "xrpo", None), divisor)
 
     def init_workers(self) -> None:
         super().init_workers()
-        mgr = self.async_rollout_manager
-        orig = mgr.generate_sequences
-        trainer = self
+        self.xrpo_wrap_rollout(self.async_rollout_manager)
 
-        def decode(i: int, out: Any) -> str:
-            ids = out.batch["responses"][i]
-            if "response_mask" in out.batch.keys():
-                ids = ids[out.batch["response_mask"][i].bool()]
-            return trainer.tokenizer.decode(ids, skip_special_tokens=True)
+    def _xrpo_decode(self, i: int, out: Any) -> str:
+        """Response ``i`` of a rollout output as text (for the exemplar bank)."""
+        ids = out.batch["responses"][i]
+        if "response_mask" in out.batch.keys():
+            ids = ids[out.batch["response_mask"][i].bool()]
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def xrpo_wrap_rollout(self, manager: Any) -> None:
+        """Makes ``manager.generate_sequences`` run XRPO's phases for training batches
+        (validation batches, ``meta_info["validate"]``, pass through unchanged)."""
+        orig = manager.generate_sequences
+        if getattr(orig, "_xrpo_wrapped", False):
+            return
 
         def generate_sequences(batch: Any) -> Any:
             if batch.meta_info.get("validate", False):
                 return orig(batch)
-            return trainer.xrpo.generate(orig, batch, decode=decode, step=int(getattr(trainer, "global_steps", 0)))
+            step = int(getattr(self, "global_steps", 0))
+            return self.xrpo.generate(orig, batch, decode=self._xrpo_decode, step=step)
 
-        mgr.generate_sequences = generate_sequences
+        generate_sequences._xrpo_wrapped = True  # type: ignore[attr-defined]
+        manager.generate_sequences = generate_sequences
 
-    def fit(self) -> None:
+    @contextmanager
+    def xrpo_fit_patches(self):
+        """What ``fit`` runs under: verl's ``compute_advantage`` routes
+        ``adv_estimator=xrpo`` with ``old_log_probs`` (for sharpening), and the step's
+        ``batch.repeat(n)`` becomes ``sample_level_repeat(counts)`` (:meth:`XrpoPhaser.repeat_patch`)."""
         import verl.trainer.ppo.ray_trainer as rt
 
         orig_adv = rt.compute_advantage
@@ -232,9 +257,7 @@ class RayXRPOTrainer(_Base):  # type: ignore[misc,valid-type]
                 from xrpo.verl.reward import compute_xrpo_outcome_advantage
 
                 if "response_mask" not in data.batch.keys():
-                    from verl.trainer.ppo.ray_trainer import compute_response_mask
-
-                    data.batch["response_mask"] = compute_response_mask(data)
+                    data.batch["response_mask"] = rt.compute_response_mask(data)
                 adv, ret = compute_xrpo_outcome_advantage(
                     data.batch["token_level_rewards"],
                     data.batch["response_mask"],
@@ -250,27 +273,43 @@ class RayXRPOTrainer(_Base):  # type: ignore[misc,valid-type]
         rt.compute_advantage = compute_advantage
         try:
             with self.xrpo.repeat_patch():
-                super().fit()
+                yield
         finally:
             rt.compute_advantage = orig_adv
 
-    def _step_folder(self) -> str:
-        return os.path.join(self.config.trainer.default_local_dir, f"global_step_{self.global_steps}")
+    def fit(self) -> None:
+        with self.xrpo_fit_patches():
+            super().fit()
+
+    def _xrpo_checkpoint_folder(self, resuming: bool = False) -> str:
+        """The ``global_step_N`` folder verl saves to at ``self.global_steps`` or, with
+        ``resuming``, the one it resumed from (``trainer.resume_from_path`` when
+        ``resume_mode=resume_path``), as an absolute path (verl's own resolution)."""
+        t = self.config.trainer
+        if resuming and _opt(t, "resume_mode", "auto") == "resume_path":
+            folder = str(t.resume_from_path)
+        else:
+            folder = os.path.join(str(t.default_local_dir), f"global_step_{self.global_steps}")
+        return folder if os.path.isabs(folder) else os.path.join(os.getcwd(), folder)
 
     def _save_checkpoint(self) -> None:
         super()._save_checkpoint()
-        folder = self._step_folder()
+        folder = self._xrpo_checkpoint_folder()
         os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, XRPO_STATE_FILE), "w") as f:
+        tmp = os.path.join(folder, XRPO_STATE_FILE + ".tmp")
+        with open(tmp, "w") as f:
             json.dump(self.xrpo.state(), f)
+        os.replace(tmp, os.path.join(folder, XRPO_STATE_FILE))
 
     def _load_checkpoint(self):
         out = super()._load_checkpoint()
         if getattr(self, "global_steps", 0):
-            path = os.path.join(self._step_folder(), XRPO_STATE_FILE)
-            if not os.path.isabs(path):
-                path = os.path.join(os.getcwd(), path)
+            path = os.path.join(self._xrpo_checkpoint_folder(resuming=True), XRPO_STATE_FILE)
             if os.path.exists(path):
                 with open(path) as f:
                     self.xrpo.restore(json.load(f))
+            else:
+                import warnings
+
+                warnings.warn(f"checkpoint: {path} is missing; XRPO's allocator and exemplar bank start empty")
         return out
