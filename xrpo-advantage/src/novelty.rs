@@ -314,6 +314,19 @@ pub(crate) fn expm1_nonpos(x: f32) -> f32 {
     two_k * p + (two_k - 1.0)
 }
 
+/// The error naming the first scored response of group `g` with a NaN/∞ s(y_i).
+#[cold]
+fn non_finite_logprob<R: RewardRepr>(group: usize, g: &Fields<'_, R>) -> Error {
+    let index = (0..g.s.len())
+        .find(|&i| g.r[i].get().0 && !g.s[i].is_finite())
+        .unwrap_or(0);
+    Error::NonFiniteLogprob {
+        group,
+        index,
+        value: g.s.get(index).copied().unwrap_or(f32::NAN),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::expm1_nonpos;
@@ -337,18 +350,5 @@ mod tests {
                 "x = {x}: got {got}, want {want}"
             );
         }
-    }
-}
-
-/// The error naming the first scored response of group `g` with a NaN/∞ s(y_i).
-#[cold]
-fn non_finite_logprob<R: RewardRepr>(group: usize, g: &Fields<'_, R>) -> Error {
-    let index = (0..g.s.len())
-        .find(|&i| g.r[i].get().0 && !g.s[i].is_finite())
-        .unwrap_or(0);
-    Error::NonFiniteLogprob {
-        group,
-        index,
-        value: g.s.get(index).copied().unwrap_or(f32::NAN),
     }
 }
