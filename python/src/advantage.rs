@@ -244,8 +244,11 @@ fn dense_span<T: Id>(ids: impl Iterator<Item = T>, rows: usize) -> Option<(i128,
         lo = lo.min(id.wide());
         hi = hi.max(id.wide());
     }
-    let span = hi - lo + 1;
-    (span <= DENSE_SPAN_PER_ROW * rows as i128 + 1024).then(|| (lo, span as usize))
+    if lo > hi {
+        return Some((0, 0)); // no ids
+    }
+    let span = hi - lo + 1; // ids are at most 64-bit: no overflow in i128
+    (span <= DENSE_SPAN_PER_ROW * rows as i128 + 1024).then_some((lo, span as usize))
 }
 
 /// Whether every run (one per group in `offsets`) has its own id.
@@ -442,11 +445,11 @@ fn message(
     let row = e.position.map(|p| order.map_or(p, |o| o[p]));
     match (&e.error, row) {
         (Error::NonFiniteReward { .. }, Some(i)) => format!(
-            "rewards: rewards[{i}] = {} is not a finite float32 (use NaN for a missing reward)",
+            "rewards: rewards[{i}] = {:?} is not a finite float32 (use NaN for a missing reward)",
             rewards.get(i)
         ),
         (Error::NonFiniteLogprob { .. }, Some(i)) => format!(
-            "seq_logprobs: seq_logprobs[{i}] = {} is not a finite float32",
+            "seq_logprobs: seq_logprobs[{i}] = {:?} is not a finite float32",
             logp.map_or(f64::NAN, |l| l.get(i))
         ),
         (other, _) => other.to_string(),
