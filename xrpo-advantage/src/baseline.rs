@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::non_negative;
-use crate::group_stats::{RewardRepr, batch_std, centred, sample_std, shape_groups};
+use crate::group_stats::{RewardRepr, batch_std, centred, shape_groups};
 use crate::{AdvantageShaper, Batch, ConfigError, Error, FlatBatch, ShapingStats};
 
 /// ε in GRPO's `A_i = (r_i − mean_g r) / (std r + ε)`: 1e-4.
@@ -91,8 +91,7 @@ impl Grpo {
         match self.scale {
             // A_i = (r_i − mean_g r) / (std_g r + ε), std_g Bessel-corrected.
             StdScale::Group => shape_groups(rewards, offsets, out, |r, a, m| {
-                let std_g = sample_std(r, m);
-                centred(r, a, m, 1.0 / (std_g + eps));
+                centred(r, a, m, 1.0 / (m.sample_std() + eps));
             }),
             // A_i = (r_i − mean_g r) / (std_batch r + ε).
             StdScale::Batch => {

@@ -43,50 +43,87 @@ pub(crate) struct Moments {
     pub sum: f64,
     /// Mean of scored rewards (the GRPO baseline mean_g r).
     pub mean: f64,
+    /// Σ (r_i − mean)² over scored rewards (0 until [`with_squares`] fills it).
+    pub ss: f64,
 }
 
-/// One pass over a group: count, sum, whether all scored rewards are equal, and whether
-/// any scored reward is ±∞ (a [`Batch`](crate::Batch) never holds one; a flat slice may).
-#[inline]
-fn scan<R: RewardRepr>(rewards: &[R]) -> (Moments, bool, bool) {
-    let mut n = 0usize;
-    let mut sum = 0.0f64;
-    let mut min = f32::INFINITY;
-    let mut max = f32::NEG_INFINITY;
-    let mut infinite = false;
-    for r in rewards {
-        let (scored, r) = r.get();
-        n += usize::from(scored);
-        sum += f64::from(r);
-        min = if scored { min.min(r) } else { min };
-        max = if scored { max.max(r) } else { max };
-        infinite |= r.is_infinite();
+impl Moments {
+    /// Bessel-corrected sample std of the scored rewards (n ≥ 2).
+    #[inline]
+    pub(crate) fn sample_std(&self) -> f64 {
+        debug_assert!(self.n >= 2, "sample std needs two scored rewards");
+        (self.ss / (self.n - 1) as f64).sqrt()
     }
-    let mean = if n == 0 { 0.0 } else { sum / n as f64 };
-    (Moments { n, sum, mean }, min == max, infinite)
 }
 
-/// Bessel-corrected sample std of the scored rewards (n ≥ 2).
+/// Four interleaved accumulators, so that no response waits for the previous one's
+/// addition: `step(lane, reward)` for every reward, lane = index mod 4.
+#[inline(always)]
+fn four_lanes<R: RewardRepr>(rewards: &[R], mut step: impl FnMut(usize, R)) {
+    let quads = rewards.chunks_exact(4);
+    let tail = quads.remainder();
+    for q in quads {
+        step(0, q[0]);
+        step(1, q[1]);
+        step(2, q[2]);
+        step(3, q[3]);
+    }
+    for (lane, &r) in tail.iter().enumerate() {
+        step(lane, r);
+    }
+}
+
+/// One pass over a group: count, sum and mean of the scored rewards, and whether any is
+/// ±∞ (a [`Batch`](crate::Batch) never holds one; a flat slice may).
 #[inline]
-pub(crate) fn sample_std<R: RewardRepr>(rewards: &[R], m: &Moments) -> f64 {
-    debug_assert!(m.n >= 2, "sample std needs two scored rewards");
-    let mut ss = 0.0f64;
-    for r in rewards {
+fn scan<R: RewardRepr>(rewards: &[R]) -> (Moments, bool) {
+    let mut n = [0usize; 4];
+    let mut sum = [0.0f64; 4];
+    let mut infinite = [false; 4];
+    four_lanes(rewards, |k, r| {
+        let (scored, r) = r.get();
+        n[k] += usize::from(scored);
+        sum[k] += f64::from(r);
+        infinite[k] |= r.is_infinite();
+    });
+    let n = n.iter().sum();
+    let sum = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    let mean = if n == 0 { 0.0 } else { sum / n as f64 };
+    let m = Moments {
+        n,
+        sum,
+        mean,
+        ss: 0.0,
+    };
+    (m, infinite.iter().any(|&x| x))
+}
+
+/// `m` with Σ (r_i − mean)² filled in. It is exactly 0 if and only if every scored reward
+/// is equal: n equal f32 values sum exactly in f64, so the mean is exactly that value;
+/// two different f32 values leave some |r_i − mean| ≥ half their gap, whose square
+/// is far above f64's smallest number.
+#[inline]
+fn with_squares<R: RewardRepr>(rewards: &[R], m: Moments) -> Moments {
+    let mut ss = [0.0f64; 4];
+    four_lanes(rewards, |k, r| {
         let (scored, r) = r.get();
         let d = f64::from(r) - m.mean;
-        ss += if scored { d * d } else { 0.0 };
+        ss[k] += if scored { d * d } else { 0.0 };
+    });
+    Moments {
+        ss: (ss[0] + ss[1]) + (ss[2] + ss[3]),
+        ..m
     }
-    (ss / (m.n - 1) as f64).sqrt()
 }
 
 /// Bessel-corrected std of every scored reward in the batch (for `StdScale::Batch`); 0
 /// when fewer than two rewards are scored. A ±∞ reward is reported by `shape_groups`.
 pub(crate) fn batch_std<R: RewardRepr>(rewards: &[R]) -> f64 {
-    let (m, _, infinite) = scan(rewards);
+    let (m, infinite) = scan(rewards);
     if m.n < 2 || infinite {
         0.0
     } else {
-        sample_std(rewards, &m)
+        with_squares(rewards, m).sample_std()
     }
 }
 
@@ -100,7 +137,8 @@ pub(crate) fn centred<R: RewardRepr>(r: &[R], a: &mut [f32], m: &Moments, inv_de
     }
 }
 
-/// Runs `formula` on every group with ≥ 2 scored, not-all-equal rewards; writes 0 for
+/// Runs `formula` on every group with ≥ 2 scored, not-all-equal rewards (its
+/// [`Moments`] complete, `ss` included); writes 0 for
 /// every other group and counts it. `formula` must write every slot of its output (0 for
 /// a missing reward). `offsets` are valid group offsets over `rewards` (checked by the
 /// batch types).
@@ -127,7 +165,7 @@ pub(crate) fn shape_groups<R: RewardRepr>(
     };
     for (g, w) in offsets.windows(2).enumerate() {
         let (r, a) = (&rewards[w[0]..w[1]], &mut out[w[0]..w[1]]);
-        let (m, all_equal, infinite) = scan(r);
+        let (m, infinite) = scan(r);
         if infinite {
             return Err(non_finite_reward(g, r));
         }
@@ -135,7 +173,11 @@ pub(crate) fn shape_groups<R: RewardRepr>(
         if m.n < 2 {
             stats.undersized_groups += 1;
             a.fill(0.0);
-        } else if all_equal {
+            continue;
+        }
+        let m = with_squares(r, m);
+        if m.ss == 0.0 {
+            // Every scored reward equal: zero std.
             stats.zero_std_groups += 1;
             a.fill(0.0);
         } else {

@@ -233,10 +233,11 @@ impl<S> NoveltySharpening<S> {
     ) {
         debug_assert!(run.r.len() == a.len() && one_minus_eta.len() == a.len());
         let (lambda, kappa) = (self.lambda_novelty as f32, self.kappa_clip as f32);
+        // Scratch, fully rewritten for each block before it is read.
+        let (mut weight, mut bonus) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
         for (start, a) in (0..).step_by(BLOCK).zip(a.chunks_mut(BLOCK)) {
             // Candidates: correct (scored with A_i > 0; incorrect or unscored responses
             // keep A_i) and eligible (scored, non-empty), as a 0/1 weight.
-            let mut weight = [0.0f32; BLOCK];
             let mut correct_n = 0u32;
             for (k, (w, &a_i)) in weight.iter_mut().zip(a.iter()).enumerate() {
                 let i = start + k;
@@ -248,7 +249,6 @@ impl<S> NoveltySharpening<S> {
             // others; A⁺_i = A_i + bonus. In f32 like the advantages, with a multiply by
             // the weight and counts of comparisons instead of branches (which mispredict on
             // random correctness), so that the loop vectorises.
-            let mut bonus = [0.0f32; BLOCK];
             let (mut bonused, mut clipped) = (0u32, 0u32);
             let ome = &one_minus_eta[start..start + a.len()];
             for ((a_i, (&ome_i, &w)), b) in

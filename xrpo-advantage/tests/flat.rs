@@ -263,3 +263,44 @@ fn flat_golden_grpo_and_xrpo_by_hand() {
         (2, 1, 1)
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A group counts as zero-std exactly when its ≥ 2 scored rewards are all equal, also
+    /// for rewards one ulp apart or tiny (the test of Σ (r − mean)² = 0).
+    #[test]
+    fn zero_std_is_exactly_all_equal(
+        groups in proptest::collection::vec(
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(1.0f32),
+                    Just(1.0f32 + f32::EPSILON),
+                    Just(f32::from_bits(1)),
+                    Just(0.0f32),
+                    Just(-3.5f32),
+                    Just(f32::NAN),
+                ],
+                1..20,
+            ),
+            1..8,
+        ),
+    ) {
+        let mut r = vec![];
+        let mut offsets = vec![0];
+        let mut want = 0;
+        for g in &groups {
+            r.extend_from_slice(g);
+            offsets.push(r.len());
+            let scored: Vec<f32> = g.iter().copied().filter(|x| !x.is_nan()).collect();
+            want += usize::from(scored.len() >= 2 && scored.iter().all(|&x| x == scored[0]));
+        }
+        let f = FlatBatch::new(&r, &offsets).unwrap();
+        let mut out = vec![0.0; r.len()];
+        for shaper in [&Grpo::default() as &dyn AdvantageShaper, &DrGrpo, &Rloo] {
+            let stats = shaper.shape_flat(&f, &mut out).unwrap();
+            prop_assert_eq!(stats.zero_std_groups, want);
+            prop_assert!(out.iter().all(|a| a.is_finite()));
+        }
+    }
+}
