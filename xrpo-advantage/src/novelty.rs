@@ -236,41 +236,53 @@ impl<S> NoveltySharpening<S> {
         // Scratch, fully rewritten for each block before it is read.
         let (mut weight, mut bonus) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
         for (start, a) in (0..).step_by(BLOCK).zip(a.chunks_mut(BLOCK)) {
+            // Equal-length slices and index loops: what the vectoriser handles best.
+            let m = a.len();
+            let (w, b) = (&mut weight[..m], &mut bonus[..m]);
+            let r = &run.r[start..start + m];
+            let ome = &one_minus_eta[start..start + m];
             // Candidates: correct (scored with A_i > 0; incorrect or unscored responses
-            // keep A_i) and eligible (scored, non-empty), as a 0/1 weight.
+            // keep A_i) and, when lengths are known, non-empty; as a 0/1 weight.
             let mut correct_n = 0u32;
-            for (k, (w, &a_i)) in weight.iter_mut().zip(a.iter()).enumerate() {
-                let i = start + k;
-                let correct = (a_i > 0.0) & run.r[i].get().0;
+            for k in 0..m {
+                let correct = (a[k] > 0.0) & r[k].get().0;
                 correct_n += u32::from(correct);
-                *w = f32::from(u8::from(correct & run.eligible(i)));
+                w[k] = f32::from(u8::from(correct));
+            }
+            if let Some(len) = run.len {
+                let len = &len[start..start + m];
+                for k in 0..m {
+                    w[k] *= f32::from(u8::from(len[k] > 0));
+                }
             }
             // bonus = min(max(λ_nov · (1 − η_i), 0), κ_clip · A_i) for a candidate, 0 for
             // others; A⁺_i = A_i + bonus. In f32 like the advantages, with a multiply by
             // the weight and counts of comparisons instead of branches (which mispredict on
             // random correctness), so that the loop vectorises.
             let (mut bonused, mut clipped) = (0u32, 0u32);
-            let ome = &one_minus_eta[start..start + a.len()];
-            for ((a_i, (&ome_i, &w)), b) in
-                a.iter_mut().zip(ome.iter().zip(&weight)).zip(&mut bonus)
-            {
-                let raw = lambda * ome_i;
-                let cap = kappa * *a_i;
-                *b = raw.min(cap) * w;
-                let took = *b > 0.0;
+            for k in 0..m {
+                let raw = lambda * ome[k];
+                let cap = kappa * a[k];
+                b[k] = raw.min(cap) * w[k];
+                let took = b[k] > 0.0;
                 bonused += u32::from(took);
                 clipped += u32::from(took & (raw >= cap));
-                *a_i += *b;
+                a[k] += b[k];
             }
             nov.correct_responses += correct_n as usize;
             nov.bonused_responses += bonused as usize;
             nov.clipped_responses += clipped as usize;
             // Four partial sums: no chain of dependent additions per response.
             let mut sums = [0.0f64; 4];
-            for quad in bonus[..a.len()].chunks(4) {
-                for (s, &b) in sums.iter_mut().zip(quad) {
-                    *s += f64::from(b);
+            let quads = b.chunks_exact(4);
+            let tail = quads.remainder();
+            for q in quads {
+                for j in 0..4 {
+                    sums[j] += f64::from(q[j]);
                 }
+            }
+            for (s, &x) in sums.iter_mut().zip(tail) {
+                *s += f64::from(x);
             }
             nov.bonus_sum += (sums[0] + sums[1]) + (sums[2] + sums[3]);
         }
