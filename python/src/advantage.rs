@@ -202,6 +202,9 @@ struct Grouping {
     order: Option<Vec<usize>>,
 }
 
+/// Rows per block of the run scan in [`group_rows`].
+const SCAN_BLOCK: usize = 1024;
+
 /// Integer ids spanning at most this many values per row (plus a constant) are grouped
 /// by counting sort (one counter per value) instead of hashing.
 const DENSE_SPAN_PER_ROW: i128 = 4;
@@ -213,19 +216,25 @@ fn group_rows<T: Id>(ids: &[T]) -> Grouping {
     let n = ids.len();
     let mut offsets = Vec::with_capacity(n / 4 + 2);
     offsets.push(0);
-    let Some(&first) = ids.first() else {
+    if n == 0 {
         return Grouping {
             offsets,
             order: None,
         };
-    };
-    let (mut prev, mut increasing) = (first, true);
-    for (i, &id) in ids.iter().enumerate().skip(1) {
-        if id != prev {
-            increasing &= prev < id;
-            offsets.push(i);
-            prev = id;
+    }
+    // Branch-free: every row index is written to `starts`, the cursor advances only at a
+    // run start; runs are increasing iff no id is below the one before it.
+    let mut increasing = true;
+    let mut starts = [0usize; SCAN_BLOCK];
+    for block in (1..n).step_by(SCAN_BLOCK) {
+        let end = (block + SCAN_BLOCK).min(n);
+        let mut k = 0;
+        for (i, w) in (block..end).zip(ids[block - 1..end].windows(2)) {
+            starts[k] = i;
+            k += usize::from(w[1] != w[0]);
+            increasing &= w[0] <= w[1];
         }
+        offsets.extend_from_slice(&starts[..k]);
     }
     offsets.push(n);
     if increasing || runs_distinct(ids, &offsets) {
