@@ -498,7 +498,9 @@ fn stats_dict<'py>(py: Python<'py>, s: &ShapingStats) -> PyResult<Bound<'py, PyD
 /// sharpening with ``lambda_novelty``, ``kappa_clip``). ``scale``: GRPO's std, ``"group"``,
 /// ``"batch"`` or ``"none"``. A group with fewer than two scored responses gets 0.
 /// ``threads``: worker threads for large batches (default: every core). The numpy buffers
-/// are read in place and the GIL is released while shaping.
+/// are read in place, the GIL is released while shaping, and the result is written straight
+/// into the returned array. Ids laid out group by group (sorted or contiguous, as TRL and
+/// verl do) are the fast path; scattered ids cost a stable permutation of the rows.
 ///
 /// Returns ``(advantages, stats)``: a float32 array in the input order, and a dict of
 /// counts plus ``stats["metrics"]`` (``frac_reward_zero_std``, ``advantage/*``).
