@@ -232,7 +232,10 @@ impl<S> NoveltySharpening<S> {
         nov: &mut NoveltyStats,
     ) {
         debug_assert!(run.r.len() == a.len() && one_minus_eta.len() == a.len());
-        let (lambda, kappa) = (self.lambda_novelty as f32, self.kappa_clip as f32);
+        // In f32, capped at f32::MAX (a finite λ or κ above it would become ∞, and ∞ · 0 is
+        // NaN).
+        let lambda = (self.lambda_novelty as f32).min(f32::MAX);
+        let kappa = (self.kappa_clip as f32).min(f32::MAX);
         // Scratch, fully rewritten for each block before it is read.
         let (mut weight, mut bonus) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
         for (start, a) in (0..).step_by(BLOCK).zip(a.chunks_mut(BLOCK)) {
@@ -261,8 +264,10 @@ impl<S> NoveltySharpening<S> {
             // random correctness), so that the loop vectorises.
             let (mut bonused, mut clipped) = (0u32, 0u32);
             for k in 0..m {
+                // raw is finite (0 ≤ 1 − η_i ≤ 1); cap is in [0, ∞] (0 for A_i ≤ 0, which is
+                // never a candidate), so min(raw, cap) is finite and the weight can zero it.
                 let raw = lambda * ome[k];
-                let cap = kappa * a[k];
+                let cap = kappa * a[k].max(0.0);
                 b[k] = raw.min(cap) * w[k];
                 let took = b[k] > 0.0;
                 bonused += u32::from(took);

@@ -304,3 +304,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn huge_lambda_and_kappa_stay_finite() {
+    // λ, κ beyond f32's range (valid: finite, ≥ 0): every advantage stays finite, the
+    // incorrect responses keep A_i, and the Batch path agrees.
+    let r = [1.0f32, 0.0, 1.0, 0.0, 0.0, 1.0];
+    let s = [-0.2f32, -0.4, -0.9, -0.5, -0.1, -3.0];
+    let offsets = [0, 4, 6];
+    let f = FlatBatch::new(&r, &offsets)
+        .unwrap()
+        .with_seq_logprob(&s)
+        .unwrap();
+    let mut plain = [0.0f32; 6];
+    Grpo::default().shape_flat(&f, &mut plain).unwrap();
+    for (lambda, kappa) in [(1e300, 0.5), (2.5, 1e300), (1e300, 1e300)] {
+        let shaper = NoveltySharpening::new(Grpo::default(), lambda, kappa).unwrap();
+        let mut out = [0.0f32; 6];
+        shaper.shape_flat(&f, &mut out).unwrap();
+        for (i, (&a, &p)) in out.iter().zip(&plain).enumerate() {
+            assert!(a.is_finite(), "λ {lambda}, κ {kappa}: {out:?}");
+            if p <= 0.0 {
+                assert_eq!(a, p, "response {i} is incorrect");
+            }
+        }
+        assert_eq!(
+            shaper
+                .shape(&f.to_batch().unwrap())
+                .unwrap()
+                .advantages
+                .to_vec(),
+            out.to_vec()
+        );
+    }
+}
