@@ -352,14 +352,14 @@ fn split_groups(offsets: &[usize], parts: usize) -> Vec<usize> {
 /// Rows per worker thread below which one thread does the whole call.
 const ROWS_PER_THREAD: usize = 1 << 16;
 
-/// A crate error of the groups starting at group `g0`, as a message naming the input row.
+/// A crate error and the response it names, so that the message can name the caller's row.
 struct Located {
     error: Error,
     /// Position (group-contiguous order) of the offending response, when it names one.
     position: Option<usize>,
 }
 
-/// Shapes the groups `g0..g1` into `out` (their rows).
+/// Shapes the groups `groups` into `out`, which holds exactly their rows.
 fn shape_part(
     inputs: &Inputs<'_>,
     shaper: &(dyn AdvantageShaper + Sync),

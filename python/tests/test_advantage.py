@@ -212,3 +212,29 @@ def test_errors_name_the_input_row_on_every_path():
     r[250_001] = -np.inf
     with pytest.raises(ValueError, match=r"rewards\[250001\] = -inf"):
         xrpo.advantages(r, np.repeat(np.arange(n // 16 + 1), 16)[:n], threads=2)
+
+
+def test_zero_length_responses_get_no_bonus_and_leave_s_bar_on_every_path():
+    # Reference with lengths: s̄ over scored, non-empty responses; no bonus for empty ones.
+    rng = np.random.default_rng(3)
+    rewards, ids, seq = random_batch(rng)
+    lengths = rng.integers(0, 4, size=len(rewards))  # a quarter are empty
+    want = np.zeros(len(rewards))
+    for g in set(ids.tolist()):
+        rows = np.flatnonzero(ids == g)
+        scored = rows[~np.isnan(rewards[rows])]
+        if len(scored) < 2 or np.all(rewards[scored] == rewards[scored][0]):
+            continue
+        r = rewards[scored].astype(np.float64)
+        a = (r - r.mean()) / (r.std(ddof=1) + EPS)
+        ok = lengths[scored] > 0
+        sbar = seq[scored][ok].astype(np.float64).mean() if ok.any() else 0.0
+        raw = np.maximum(2.5 * (1 - np.exp(seq[scored] - sbar)), 0)
+        want[scored] = a + np.where((a > 0) & ok, np.minimum(raw, 0.5 * a), 0)
+    order = np.argsort(ids, kind="stable")
+    for perm in (np.arange(len(ids)), order):  # scattered rows, then sorted ids
+        adv, stats = xrpo.advantages(rewards[perm], ids[perm], seq[perm], estimator="xrpo", lengths=lengths[perm])
+        np.testing.assert_allclose(adv, want[perm], rtol=1e-5, atol=1e-5)
+    bonused = want - reference(rewards, ids, "grpo") > 1e-6
+    assert 0 < stats["bonused_responses"] == int(bonused.sum())
+    assert not np.any(bonused & (lengths == 0))
