@@ -19,6 +19,24 @@ use crate::{Batch, Error};
 /// sharpening) gives [`Error::NonFiniteLogprob`] for a NaN/∞ log-prob of a response with
 /// a scored reward. The log-prob of a response whose reward is missing is never read
 /// (it is out of the baseline), so it may be NaN.
+///
+/// ```
+/// use xrpo_advantage::{AdvantageShaper, FlatBatch, Xrpo};
+///
+/// // Two prompts: rows 0..4 and 4..7; NaN = a reward that could not be verified.
+/// let rewards = [1.0, 0.0, 1.0, 0.0, 1.0, f32::NAN, 0.0];
+/// let offsets = [0, 4, 7];
+/// let seq_logprob = [-0.2, -0.4, -0.9, -0.5, -0.3, f32::NAN, -0.6];
+/// let batch = FlatBatch::new(&rewards, &offsets)?.with_seq_logprob(&seq_logprob)?;
+/// let mut advantages = vec![0.0f32; batch.len()];
+/// let stats = Xrpo::paper().shape_flat(&batch, &mut advantages)?;
+/// // Same numbers as through a `Batch` (the unlikely correct answer, row 2, gets a bonus).
+/// let via_batch = Xrpo::paper().shape(&batch.to_batch()?)?;
+/// assert_eq!(advantages, via_batch.advantages.to_vec());
+/// assert!(advantages[2] > advantages[0] && advantages[0] > 0.0);
+/// assert_eq!((advantages[5], stats.missing_rewards), (0.0, 1));
+/// # Ok::<(), xrpo_advantage::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FlatBatch<'a> {
     rewards: &'a [f32],
