@@ -209,6 +209,8 @@ const SCAN_BLOCK: usize = 1024;
 /// by counting sort (one counter per value) instead of hashing.
 const DENSE_SPAN_PER_ROW: i128 = 4;
 
+/// The groups of `ids`: offsets straight from the runs when every group's rows are
+/// adjacent, else a stable permutation ([`permuted`]).
 fn group_rows<T: Id>(ids: &[T]) -> Grouping {
     // One pass over the runs of equal ids gives the offsets. Strictly increasing run ids
     // (sorted input, the usual layout) are distinct by construction; otherwise the runs
@@ -246,7 +248,8 @@ fn group_rows<T: Id>(ids: &[T]) -> Grouping {
     permuted(ids)
 }
 
-/// `(min, max)` of the ids, or None when they span too many values for counters.
+/// `(min, number of values from min to max)` of the ids, or None when they span too many
+/// values for one counter each.
 fn dense_span<T: Id>(ids: impl Iterator<Item = T>, rows: usize) -> Option<(i128, usize)> {
     let (mut lo, mut hi) = (i128::MAX, i128::MIN);
     for id in ids {
