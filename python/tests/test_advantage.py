@@ -159,3 +159,82 @@ def test_threaded_large_batch_matches_the_formula(estimator):
     np.testing.assert_allclose(a4[head], reference(r[head], ids[head], estimator, s[head]), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="threads"):
         xrpo.advantages(r, ids, threads=0)
+
+
+@pytest.mark.parametrize("scale_ids", [1, 10**12])  # small ints: counting sort; wide: hashing
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint32])
+def test_every_grouping_path_and_id_dtype_gives_the_formula(scale_ids, dtype):
+    if scale_ids > 1 and dtype != np.int64:
+        pytest.skip("wide ids need int64")
+    rng = np.random.default_rng(11)
+    rewards, ids, seq = random_batch(rng)
+    ids = (ids.astype(np.int64) * scale_ids).astype(dtype)
+    for est in ("grpo", "xrpo"):
+        adv, stats = xrpo.advantages(rewards, ids, seq, estimator=est)
+        np.testing.assert_allclose(adv, reference(rewards, ids, est, seq), rtol=1e-5, atol=1e-5)
+        assert stats["groups"] == len(set(ids.tolist()))
+        # The same batch sorted by id takes the no-permutation path: same numbers.
+        order = np.argsort(ids, kind="stable")
+        adv_sorted, _ = xrpo.advantages(rewards[order], ids[order], seq[order], estimator=est)
+        np.testing.assert_allclose(adv_sorted, adv[order], rtol=1e-6, atol=1e-7)
+
+
+def test_output_is_a_fresh_owned_float32_array():
+    r = np.array([1, 0, 1, 0], np.float32)
+    adv, _ = xrpo.advantages(r, np.zeros(4, np.int64))
+    assert adv.dtype == np.float32 and adv.flags.c_contiguous and adv.flags.writeable
+    assert not np.shares_memory(adv, r)
+    adv[0] = 5.0  # writable, and the next call is unaffected
+    adv2, _ = xrpo.advantages(r, np.zeros(4, np.int64))
+    assert adv2[0] != 5.0
+
+
+def test_errors_name_the_input_row_on_every_path():
+    # Scattered ids (permuted path): the error names the row in the caller's order.
+    r = np.array([1, 0, 1, np.inf, 0], np.float32)
+    with pytest.raises(ValueError, match=r"rewards\[3\] = inf"):
+        xrpo.advantages(r, np.array([2, 1, 2, 1, 2]))
+    # float64 beyond float32's range is reported with its value as given.
+    with pytest.raises(ValueError, match=r"rewards\[1\] = 1e300 is not a finite float32"):
+        xrpo.advantages(np.array([1.0, 1e300]), np.array([0, 0]))
+    # A NaN log-prob of a missing reward is never read; of a scored reward it is named.
+    r = np.array([1, np.nan, 0, 1], np.float32)
+    s = np.array([-0.1, np.nan, -0.3, -0.4], np.float32)
+    adv, _ = xrpo.advantages(r, np.array([0, 0, 0, 0]), s, estimator="xrpo")
+    assert adv[1] == 0
+    s[3] = np.nan
+    with pytest.raises(ValueError, match=r"seq_logprobs\[3\]"):
+        xrpo.advantages(r, np.array([5, 0, 0, 5]), s, estimator="xrpo")
+    # Threaded: a bad row in the second half is named by its global index.
+    n = 300_000
+    r = np.zeros(n, np.float32)
+    r[::3] = 1
+    r[250_001] = -np.inf
+    with pytest.raises(ValueError, match=r"rewards\[250001\] = -inf"):
+        xrpo.advantages(r, np.repeat(np.arange(n // 16 + 1), 16)[:n], threads=2)
+
+
+def test_zero_length_responses_get_no_bonus_and_leave_s_bar_on_every_path():
+    # Reference with lengths: s̄ over scored, non-empty responses; no bonus for empty ones.
+    rng = np.random.default_rng(3)
+    rewards, ids, seq = random_batch(rng)
+    lengths = rng.integers(0, 4, size=len(rewards))  # a quarter are empty
+    want = np.zeros(len(rewards))
+    for g in set(ids.tolist()):
+        rows = np.flatnonzero(ids == g)
+        scored = rows[~np.isnan(rewards[rows])]
+        if len(scored) < 2 or np.all(rewards[scored] == rewards[scored][0]):
+            continue
+        r = rewards[scored].astype(np.float64)
+        a = (r - r.mean()) / (r.std(ddof=1) + EPS)
+        ok = lengths[scored] > 0
+        sbar = seq[scored][ok].astype(np.float64).mean() if ok.any() else 0.0
+        raw = np.maximum(2.5 * (1 - np.exp(seq[scored] - sbar)), 0)
+        want[scored] = a + np.where((a > 0) & ok, np.minimum(raw, 0.5 * a), 0)
+    order = np.argsort(ids, kind="stable")
+    for perm in (np.arange(len(ids)), order):  # scattered rows, then sorted ids
+        adv, stats = xrpo.advantages(rewards[perm], ids[perm], seq[perm], estimator="xrpo", lengths=lengths[perm])
+        np.testing.assert_allclose(adv, want[perm], rtol=1e-5, atol=1e-5)
+    bonused = want - reference(rewards, ids, "grpo") > 1e-6
+    assert 0 < stats["bonused_responses"] == int(bonused.sum())
+    assert not np.any(bonused & (lengths == 0))

@@ -1,10 +1,12 @@
 //! Throughput of the advantage step on 1M responses (62,500 groups of 16), the size of a
-//! large RL step: GRPO, Dr.GRPO, RLOO and XRPO-sharpened GRPO. Target: > 50 M
-//! responses/s (< 20 ms per 1M). Run with `cargo bench -p xrpo-advantage`.
+//! large RL step: GRPO, Dr.GRPO, RLOO and XRPO-sharpened GRPO, each through a `Batch`
+//! (`shape_into`) and through a borrowed `FlatBatch` (`shape_flat`, NaN = missing; the
+//! Python binding's path). Target: > 50 M responses/s (< 20 ms per 1M). Run with
+//! `cargo bench -p xrpo-advantage`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Array1;
-use xrpo_advantage::{AdvantageShaper, Batch, DrGrpo, Grpo, Rloo, StdScale, Xrpo};
+use xrpo_advantage::{AdvantageShaper, Batch, DrGrpo, FlatBatch, Grpo, Rloo, StdScale, Xrpo};
 
 const GROUPS: usize = 62_500;
 const GROUP_SIZE: usize = 16;
@@ -50,11 +52,24 @@ fn bench(c: &mut Criterion) {
         ("rloo", Box::new(Rloo)),
         ("xrpo_sharpened_grpo", Box::new(Xrpo::paper())),
     ];
+    // The same data flat: NaN for a missing reward, offsets for the groups.
+    let rewards: Vec<f32> = b.rewards().iter().map(|r| r.unwrap_or(f32::NAN)).collect();
+    let s = b.seq_logprob_slice().expect("generated with seq_logprob");
+    let flat = FlatBatch::new(&rewards, b.offsets())
+        .and_then(|f| f.with_seq_logprob(s))
+        .expect("same shape as the batch");
     for (name, shaper) in &shapers {
         group.bench_function(*name, |bench| {
             bench.iter(|| {
                 shaper
                     .shape_into(std::hint::black_box(&b), &mut out)
+                    .expect("valid batch")
+            })
+        });
+        group.bench_function(format!("{name}_flat"), |bench| {
+            bench.iter(|| {
+                shaper
+                    .shape_flat(std::hint::black_box(&flat), &mut out)
                     .expect("valid batch")
             })
         });

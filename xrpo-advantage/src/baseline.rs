@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::non_negative;
-use crate::group_stats::{Moments, batch_std, sample_std, shape_groups};
-use crate::{AdvantageShaper, Batch, ConfigError, Error, Reward, ShapingStats};
+use crate::group_stats::{RewardRepr, batch_std, centred, shape_groups};
+use crate::{AdvantageShaper, Batch, ConfigError, Error, FlatBatch, ShapingStats};
 
 /// ε in GRPO's `A_i = (r_i − mean_g r) / (std r + ε)`: 1e-4.
 ///
@@ -79,33 +79,40 @@ impl Grpo {
     }
 }
 
-/// Writes `(r_i − mean) / denom` for scored responses, 0 for missing ones.
-#[inline]
-fn centred(r: &[Reward], a: &mut [f32], m: &Moments, inv_denom: f64) {
-    for (a_i, r_i) in a.iter_mut().zip(r) {
-        *a_i = match r_i {
-            Some(r_i) => ((f64::from(*r_i) - m.mean) * inv_denom) as f32,
-            None => 0.0,
-        };
+impl Grpo {
+    /// GRPO over either reward layout (the [`Batch`] and the [`FlatBatch`] path share it).
+    fn shape_repr<R: RewardRepr>(
+        &self,
+        rewards: &[R],
+        offsets: &[usize],
+        out: &mut [f32],
+    ) -> Result<ShapingStats, Error> {
+        let eps = self.epsilon;
+        match self.scale {
+            // A_i = (r_i − mean_g r) / (std_g r + ε), std_g Bessel-corrected.
+            StdScale::Group => shape_groups(rewards, offsets, out, |r, a, m| {
+                centred(r, a, m, 1.0 / (m.sample_std() + eps));
+            }),
+            // A_i = (r_i − mean_g r) / (std_batch r + ε).
+            StdScale::Batch => {
+                let std_b = batch_std(rewards);
+                // A group that is not degenerate makes std_b > 0, so the divisor is > 0.
+                let inv = 1.0 / (std_b + eps);
+                shape_groups(rewards, offsets, out, |r, a, m| centred(r, a, m, inv))
+            }
+            // A_i = r_i − mean_g r.
+            StdScale::None => shape_groups(rewards, offsets, out, |r, a, m| centred(r, a, m, 1.0)),
+        }
     }
 }
 
 impl AdvantageShaper for Grpo {
     fn shape_into(&self, batch: &Batch, out: &mut [f32]) -> Result<ShapingStats, Error> {
-        let eps = self.epsilon;
-        match self.scale {
-            StdScale::Group => shape_groups(batch, out, |r, a, m| {
-                let std_g = sample_std(r, m);
-                centred(r, a, m, 1.0 / (std_g + eps));
-            }),
-            StdScale::Batch => {
-                let std_b = batch_std(batch.rewards_slice());
-                // A group that is not degenerate makes std_b > 0, so the divisor is > 0.
-                let inv = 1.0 / (std_b + eps);
-                shape_groups(batch, out, |r, a, m| centred(r, a, m, inv))
-            }
-            StdScale::None => shape_groups(batch, out, |r, a, m| centred(r, a, m, 1.0)),
-        }
+        self.shape_repr(batch.rewards_slice(), batch.offsets(), out)
+    }
+
+    fn shape_flat(&self, batch: &FlatBatch<'_>, out: &mut [f32]) -> Result<ShapingStats, Error> {
+        self.shape_repr(batch.rewards(), batch.offsets(), out)
     }
 }
 
@@ -117,8 +124,15 @@ impl AdvantageShaper for Grpo {
 pub struct DrGrpo;
 
 impl AdvantageShaper for DrGrpo {
+    // A_i = r_i − mean_g r.
     fn shape_into(&self, batch: &Batch, out: &mut [f32]) -> Result<ShapingStats, Error> {
-        shape_groups(batch, out, |r, a, m| centred(r, a, m, 1.0))
+        let r = batch.rewards_slice();
+        shape_groups(r, batch.offsets(), out, |r, a, m| centred(r, a, m, 1.0))
+    }
+
+    fn shape_flat(&self, batch: &FlatBatch<'_>, out: &mut [f32]) -> Result<ShapingStats, Error> {
+        let r = batch.rewards();
+        shape_groups(r, batch.offsets(), out, |r, a, m| centred(r, a, m, 1.0))
     }
 }
 
@@ -128,20 +142,32 @@ impl AdvantageShaper for DrGrpo {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rloo;
 
-impl AdvantageShaper for Rloo {
-    fn shape_into(&self, batch: &Batch, out: &mut [f32]) -> Result<ShapingStats, Error> {
-        shape_groups(batch, out, |r, a, m| {
+impl Rloo {
+    /// RLOO over either reward layout.
+    fn shape_repr<R: RewardRepr>(
+        rewards: &[R],
+        offsets: &[usize],
+        out: &mut [f32],
+    ) -> Result<ShapingStats, Error> {
+        shape_groups(rewards, offsets, out, |r, a, m| {
             let inv_others = 1.0 / (m.n - 1) as f64;
             for (a_i, r_i) in a.iter_mut().zip(r) {
-                *a_i = match r_i {
-                    Some(r_i) => {
-                        let r_i = f64::from(*r_i);
-                        let baseline = (m.sum - r_i) * inv_others;
-                        (r_i - baseline) as f32
-                    }
-                    None => 0.0,
-                };
+                let (scored, r_i) = r_i.get();
+                let r_i = f64::from(r_i);
+                // A_i = r_i − (1/(n−1)) Σ_{j≠i} r_j.
+                let baseline = (m.sum - r_i) * inv_others;
+                *a_i = if scored { (r_i - baseline) as f32 } else { 0.0 };
             }
         })
+    }
+}
+
+impl AdvantageShaper for Rloo {
+    fn shape_into(&self, batch: &Batch, out: &mut [f32]) -> Result<ShapingStats, Error> {
+        Self::shape_repr(batch.rewards_slice(), batch.offsets(), out)
+    }
+
+    fn shape_flat(&self, batch: &FlatBatch<'_>, out: &mut [f32]) -> Result<ShapingStats, Error> {
+        Self::shape_repr(batch.rewards(), batch.offsets(), out)
     }
 }

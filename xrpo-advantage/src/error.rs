@@ -33,9 +33,19 @@ pub enum Error {
         /// Number of responses in the flat arrays.
         responses: usize,
     },
-    /// Occurs when a present reward is NaN or infinite (use `None` for a missing reward).
+    /// Occurs when the group offsets of a [`crate::FlatBatch`] are not offsets: empty, not
+    /// starting at 0, or decreasing.
+    #[error("group offsets: offsets[{index}]: {reason}")]
+    InvalidOffsets {
+        /// Position in the offsets of the first bad entry.
+        index: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Occurs when a present reward is NaN or infinite (use `None` for a missing reward;
+    /// in a [`crate::FlatBatch`], NaN is missing and only ±∞ is rejected).
     #[error(
-        "group {group}, response {index}: reward {value} is not finite (use None for a missing reward)"
+        "group {group}, response {index}: reward {value} is not finite (a missing reward is None, or NaN in a flat batch)"
     )]
     NonFiniteReward {
         /// Group index.

@@ -10,6 +10,11 @@
 //!   once per step from [`Group`]s, flat arrays, or a `[groups, n]` matrix. Rewards are
 //!   [`Reward`] = `Option<f32>`: `None` is *missing* (could not be verified), which is
 //!   excluded from the baseline and gets advantage 0.
+//! - [`FlatBatch`] borrows the layout callers already hold (rewards as `f32` with NaN =
+//!   missing, contiguous groups given by offsets, log-probs as `&[f32]`) for
+//!   [`AdvantageShaper::shape_flat`], the fast path of the Python binding: no `Batch` is
+//!   built, values are checked while they are read, and every shaper here gives the same
+//!   numbers as through a [`Batch`].
 //! - [`AdvantageShaper`] is the trait: [`Grpo`] (with [`StdScale`] and
 //!   [`GRPO_STD_EPSILON`]), [`DrGrpo`], [`Rloo`], and the wrapper
 //!   [`NoveltySharpening`] that sharpens any of them ([`Xrpo`] = sharpened GRPO).
@@ -61,6 +66,7 @@ mod baseline;
 mod batch;
 mod config;
 mod error;
+mod flat;
 mod group_stats;
 mod novelty;
 mod shaping_stats;
@@ -71,6 +77,7 @@ pub use baseline::{DrGrpo, GRPO_STD_EPSILON, Grpo, Rloo, StdScale};
 pub use batch::{Batch, Group, Reward};
 pub use config::{AdvantageConfig, Estimator, NoveltyConfig};
 pub use error::{ConfigError, Error};
+pub use flat::FlatBatch;
 pub use novelty::{
     KAPPA_CLIP, LAMBDA_NOVELTY, NoveltySharpening, Xrpo, novelty_bonus, novelty_eta,
 };
@@ -97,6 +104,18 @@ pub trait AdvantageShaper {
     /// field the batch lacks ([`Error::MissingSeqLogprob`]).
     fn shape_into(&self, batch: &Batch, out: &mut [f32]) -> Result<ShapingStats, Error>;
 
+    /// Writes the advantages of a borrowed flat batch into `out`: the same numbers and
+    /// stats as [`AdvantageShaper::shape_into`] on [`FlatBatch::to_batch`], which is what
+    /// this default does. [`Grpo`], [`DrGrpo`], [`Rloo`] and [`NoveltySharpening`]
+    /// override it with loops over the flat slices that build nothing.
+    ///
+    /// # Errors
+    /// As [`AdvantageShaper::shape_into`], plus the value checks of [`FlatBatch`]
+    /// ([`Error::NonFiniteReward`], [`Error::NonFiniteLogprob`]).
+    fn shape_flat(&self, batch: &FlatBatch<'_>, out: &mut [f32]) -> Result<ShapingStats, Error> {
+        self.shape_into(&batch.to_batch()?, out)
+    }
+
     /// Allocates the output and calls [`AdvantageShaper::shape_into`].
     ///
     /// # Errors
@@ -115,11 +134,19 @@ impl<S: AdvantageShaper + ?Sized> AdvantageShaper for Box<S> {
     fn shape_into(&self, batch: &Batch, out: &mut [f32]) -> Result<ShapingStats, Error> {
         (**self).shape_into(batch, out)
     }
+
+    fn shape_flat(&self, batch: &FlatBatch<'_>, out: &mut [f32]) -> Result<ShapingStats, Error> {
+        (**self).shape_flat(batch, out)
+    }
 }
 
 impl<S: AdvantageShaper + ?Sized> AdvantageShaper for &S {
     fn shape_into(&self, batch: &Batch, out: &mut [f32]) -> Result<ShapingStats, Error> {
         (**self).shape_into(batch, out)
+    }
+
+    fn shape_flat(&self, batch: &FlatBatch<'_>, out: &mut [f32]) -> Result<ShapingStats, Error> {
+        (**self).shape_flat(batch, out)
     }
 }
 
