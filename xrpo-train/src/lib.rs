@@ -7,6 +7,8 @@
 //!   advantages, host update, log) over typed data ([`trainer::RolloutBatch`],
 //!   [`trainer::StepMetrics`]); config, checkpoints, warm-up, evaluation, report.
 //! - [`model`]: the policy (weights as candle `Var`s, forward, log-probs).
+//! - `kernels` (internal): our CPU f32 kernels as candle custom ops, one op per file,
+//!   which [`model`] calls where they apply.
 //! - [`sampler`]: batched generation with the sampler's log-probs.
 //! - [`loss`]: the host losses (GRPO token clip, GSPO sequence clip) behind `PolicyLoss`.
 //! - [`optim`]: AdamW, gradient clipping, the learning-rate schedule.
@@ -14,6 +16,7 @@
 //! - [`tokenizer`]: `TextTokenizer`, prompt encoding and stop conditions.
 //! - [`weights`]: tiny random init, GGUF and Hugging Face checkpoints.
 //! - [`eval`]: pass@1, pass@k, cons@k. [`rng`]: the deterministic streams.
+//!   [`plot`]: the SVG line plots of the run and benchmark reports.
 //!   [`device`] / [`runtime`]: where and how the kernels run.
 //!
 //! The numerical components come from the leaf crates through their traits:

@@ -16,9 +16,9 @@
 
 use std::ops::Range;
 
-use candle_core::{CpuStorage, CustomOp3, Error, Layout, Result, Shape, Tensor};
+use candle_core::{Error, Layout, Result, Shape, Tensor};
 
-use super::cpu_op::f32_slice;
+use super::cpu_op::{CpuKernel, Input, Op};
 use super::linear::{Operand, mm};
 
 /// Row-major operand.
@@ -103,26 +103,12 @@ struct CausalAttention {
     scale: f32,
 }
 
-impl CustomOp3 for CausalAttention {
-    fn name(&self) -> &'static str {
-        "xrpo-causal-attention"
-    }
+impl CpuKernel<3> for CausalAttention {
+    const NAME: &'static str = "xrpo-causal-attention";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (q, k, v) = (
-            f32_slice(self.name(), s1, l1)?,
-            f32_slice(self.name(), s2, l2)?,
-            f32_slice(self.name(), s3, l3)?,
-        );
-        let d = Dims::of(l1, l2, l3)?;
+    fn forward(&self, [i1, i2, i3]: [Input<'_>; 3]) -> Result<(Vec<f32>, Shape)> {
+        let (q, k, v) = (i1.f32()?, i2.f32()?, i3.f32()?);
+        let d = Dims::of(i1.layout, i2.layout, i3.layout)?;
         let (qn, kn) = (d.gt * d.hd, d.t * d.hd);
         let mut out = vec![0f32; d.units * qn];
         let out_ptr = crate::runtime::DisjointOut(out.as_mut_ptr());
@@ -140,33 +126,31 @@ impl CustomOp3 for CausalAttention {
                 1.0,
             );
         });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        Ok((out, i1.shape()))
     }
 
-    fn bwd(
+    fn backward(
         &self,
-        q: &Tensor,
-        k: &Tensor,
-        v: &Tensor,
+        [q, k, v]: [&Tensor; 3],
         _o: &Tensor,
         g: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> Result<[Option<Tensor>; 3]> {
         // The gradient reads four tensors; a CustomOp3 takes three, so q and dO (the same
         // size) go packed as one [2, n] input.
         let qg = Tensor::stack(&[q.detach(), g.detach()], 0)?;
         let grad = qg.apply_op3_no_bwd(
             k,
             v,
-            &CausalAttentionGrad {
+            &Op(CausalAttentionGrad {
                 scale: self.scale,
                 q_shape: q.shape().clone(),
-            },
+            }),
         )?;
         let (qn, kn) = (q.elem_count(), k.elem_count());
         let dq = grad.narrow(0, 0, qn)?.reshape(q.shape())?;
         let dk = grad.narrow(0, qn, kn)?.reshape(k.shape())?;
         let dv = grad.narrow(0, qn + kn, kn)?.reshape(v.shape())?;
-        Ok((Some(dq), Some(dk), Some(dv)))
+        Ok([Some(dq), Some(dk), Some(dv)])
     }
 }
 
@@ -176,31 +160,17 @@ struct CausalAttentionGrad {
     q_shape: Shape,
 }
 
-impl CustomOp3 for CausalAttentionGrad {
-    fn name(&self) -> &'static str {
-        "xrpo-causal-attention-grad"
-    }
+impl CpuKernel<3> for CausalAttentionGrad {
+    const NAME: &'static str = "xrpo-causal-attention-grad";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (qg, k, v) = (
-            f32_slice(self.name(), s1, l1)?,
-            f32_slice(self.name(), s2, l2)?,
-            f32_slice(self.name(), s3, l3)?,
-        );
+    fn forward(&self, [i1, i2, i3]: [Input<'_>; 3]) -> Result<(Vec<f32>, Shape)> {
+        let (qg, k, v) = (i1.f32()?, i2.f32()?, i3.f32()?);
         let q_layout = Layout::contiguous(self.q_shape.clone());
-        let d = Dims::of(&q_layout, l2, l3)?;
+        let d = Dims::of(&q_layout, i2.layout, i3.layout)?;
         let (qn, kn) = (d.gt * d.hd, d.t * d.hd);
         let total_q = d.units * qn;
         if qg.len() != 2 * total_q {
-            return Err(Error::Msg(format!("{}: packed input size", self.name())));
+            return Err(Error::Msg(format!("{}: packed input size", Self::NAME)));
         }
         let (q, dout) = qg.split_at(total_q);
         let total_k = d.units * kn;
@@ -243,7 +213,7 @@ impl CustomOp3 for CausalAttentionGrad {
             mm(dq, (d.gt, d.hd, d.t), rm(dp, d.t), rm(ku, d.hd), self.scale);
             mm(dk, (d.t, d.hd, d.gt), tr(dp, d.t), rm(qu, d.hd), self.scale);
         });
-        Ok((CpuStorage::F32(out), Shape::from(total_q + 2 * total_k)))
+        Ok((out, Shape::from(total_q + 2 * total_k)))
     }
 }
 
@@ -253,9 +223,9 @@ pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -
     q.contiguous()?.apply_op3(
         &k.contiguous()?,
         &v.contiguous()?,
-        CausalAttention {
+        Op(CausalAttention {
             scale: scale as f32,
-        },
+        }),
     )
 }
 

@@ -13,7 +13,9 @@
 
 use std::ops::Range;
 
-use candle_core::{CpuStorage, CustomOp3, DType, Error, Layout, Result, Shape, Tensor};
+use candle_core::{DType, Error, Result, Shape, Tensor};
+
+use super::cpu_op::{CpuKernel, Input, Op};
 
 /// Whether [`decode_attention`] handles these tensors (CPU, f32).
 pub(crate) fn applies(q: &Tensor, k_cache: &Tensor) -> bool {
@@ -38,7 +40,7 @@ pub(crate) fn decode_attention(
         scale: scale as f32,
     };
     q.contiguous()?
-        .apply_op3_no_bwd(&k_cache.contiguous()?, &v_cache.contiguous()?, &op)
+        .apply_op3_no_bwd(&k_cache.contiguous()?, &v_cache.contiguous()?, &Op(op))
 }
 
 struct DecodeAttention {
@@ -61,33 +63,19 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-impl CustomOp3 for DecodeAttention {
-    fn name(&self) -> &'static str {
-        "xrpo-decode-attention"
-    }
+impl CpuKernel<3> for DecodeAttention {
+    const NAME: &'static str = "xrpo-decode-attention";
 
-    fn cpu_fwd(
-        &self,
-        sq: &CpuStorage,
-        lq: &Layout,
-        sk: &CpuStorage,
-        lk: &Layout,
-        sv: &CpuStorage,
-        lv: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let name = self.name();
-        let (q, k, v) = (
-            super::cpu_op::f32_slice(name, sq, lq)?,
-            super::cpu_op::f32_slice(name, sk, lk)?,
-            super::cpu_op::f32_slice(name, sv, lv)?,
-        );
-        let (b, h, t, hd) = lq.shape().dims4()?;
-        let (bk, kvh, cap, hdk) = lk.shape().dims4()?;
+    fn forward(&self, [i1, i2, i3]: [Input<'_>; 3]) -> Result<(Vec<f32>, Shape)> {
+        let name = Self::NAME;
+        let (q, k, v) = (i1.f32()?, i2.f32()?, i3.f32()?);
+        let (b, h, t, hd) = i1.layout.shape().dims4()?;
+        let (bk, kvh, cap, hdk) = i2.layout.shape().dims4()?;
         let n = self.n_keys;
         if t != 1
             || bk != b
             || hdk != hd
-            || lv.shape() != lk.shape()
+            || i3.layout.shape() != i2.layout.shape()
             || kvh == 0
             || h % kvh != 0
             || n == 0
@@ -97,8 +85,8 @@ impl CustomOp3 for DecodeAttention {
         {
             return Err(Error::Msg(format!(
                 "{name}: q {:?}, cache {:?}, {n} keys, {} pads",
-                lq.dims(),
-                lk.dims(),
+                i1.dims(),
+                i2.dims(),
                 self.pads.len()
             )));
         }
@@ -139,7 +127,7 @@ impl CustomOp3 for DecodeAttention {
                 }
             }
         });
-        Ok((CpuStorage::F32(out), Shape::from((b, h * hd))))
+        Ok((out, Shape::from((b, h * hd))))
     }
 }
 

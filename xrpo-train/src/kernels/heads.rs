@@ -1,9 +1,9 @@
 //! The attention heads' layout moves between the linear layers (token-major) and
 //! attention (head-major), with RoPE applied on the way, as one differentiable op.
 
-use candle_core::{CpuStorage, CustomOp3, Error, Layout, Result, Shape, Tensor};
+use candle_core::{Error, Result, Shape, Tensor};
 
-use super::cpu_op::{f32_slice, par_rows};
+use super::cpu_op::{CpuKernel, Input, Op, par_rows};
 
 /// Which way [`Heads`] moves data.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,34 +48,24 @@ impl Heads {
     }
 }
 
-impl CustomOp3 for Heads {
-    fn name(&self) -> &'static str {
-        "xrpo-heads"
-    }
+impl CpuKernel<3> for Heads {
+    const NAME: &'static str = "xrpo-heads";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_slice(self.name(), s1, l1)?;
-        let cos = f32_slice(self.name(), s2, l2)?;
-        let sin = f32_slice(self.name(), s3, l3)?;
+    fn forward(&self, [i1, i2, i3]: [Input<'_>; 3]) -> Result<(Vec<f32>, Shape)> {
+        let x = i1.f32()?;
+        let cos = i2.f32()?;
+        let sin = i3.f32()?;
         let Heads { b, nh, t, hd, .. } = *self;
         if x.len() != b * nh * t * hd || self.out.elem_count() != x.len() {
             return Err(Error::Msg(format!(
                 "{}: {} elements for b={b} nh={nh} t={t} hd={hd}",
-                self.name(),
+                Self::NAME,
                 x.len()
             )));
         }
         let half = hd / 2;
         // cos/sin are `[t, hd/2]` (shared positions) or `[b, t, hd/2]` (per row).
-        let per_row = l2.dims().len() == 3;
+        let per_row = i2.dims().len() == 3;
         let rot = |bi: usize, ti: usize, src: &[f32], dst: &mut [f32]| match self.rope {
             None => dst.copy_from_slice(src),
             Some(sign) => {
@@ -112,21 +102,19 @@ impl CustomOp3 for Heads {
                 }
             }),
         };
-        Ok((CpuStorage::F32(out), self.out.clone()))
+        Ok((out, self.out.clone()))
     }
 
-    fn bwd(
+    fn backward(
         &self,
-        x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
+        [x, cos, sin]: [&Tensor; 3],
         _res: &Tensor,
         g: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> Result<[Option<Tensor>; 3]> {
         let back = g
             .contiguous()?
-            .apply_op3_no_bwd(cos, sin, &self.reverse(x.shape()))?;
-        Ok((Some(back), None, None))
+            .apply_op3_no_bwd(cos, sin, &Op(self.reverse(x.shape())))?;
+        Ok([Some(back), None, None])
     }
 }
 
@@ -152,7 +140,7 @@ pub(crate) fn split_heads(
         out: out.into(),
     };
     y.contiguous()?
-        .apply_op3(&cos.contiguous()?, &sin.contiguous()?, op)
+        .apply_op3(&cos.contiguous()?, &sin.contiguous()?, Op(op))
 }
 
 /// The inverse layout move: heads `x` (`[b, nh, t, hd]` or any view with that element
@@ -174,7 +162,7 @@ pub(crate) fn merge_heads(
         out: Shape::from((b * t, nh * hd)),
     };
     x.contiguous()?
-        .apply_op3(&cos.contiguous()?, &sin.contiguous()?, op)
+        .apply_op3(&cos.contiguous()?, &sin.contiguous()?, Op(op))
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@
 //! worker took which block. The backward needs no transposed copy: the weight gradient
 //! `gᵀ·x` comes out in W's own `[out, in]` layout.
 
-use candle_core::{CpuStorage, CustomOp2, DType, Error, Layout, Result, Shape, Tensor};
+use candle_core::{DType, Error, Layout, Result, Shape, Tensor};
 
-use super::cpu_op::f32_slice;
+use super::cpu_op::{CpuKernel, Input, Op};
 
 /// Which product of two row-major matrices `a`, `b`.
 #[derive(Clone, Copy, Debug)]
@@ -184,58 +184,38 @@ fn dims2(layout: &Layout) -> Result<(usize, usize)> {
 /// A product without backward (the pieces of [`Linear`]'s gradient).
 struct Mm(Product);
 
-impl CustomOp2 for Mm {
-    fn name(&self) -> &'static str {
-        "xrpo-matmul"
-    }
+impl CpuKernel<2> for Mm {
+    const NAME: &'static str = "xrpo-matmul";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (a, b) = (
-            f32_slice(self.name(), s1, l1)?,
-            f32_slice(self.name(), s2, l2)?,
-        );
-        let (ad, bd) = (dims2(l1)?, dims2(l2)?);
+    fn forward(&self, [i1, i2]: [Input<'_>; 2]) -> Result<(Vec<f32>, Shape)> {
+        let (a, b) = (i1.f32()?, i2.f32()?);
+        let (ad, bd) = (dims2(i1.layout)?, dims2(i2.layout)?);
         let (m, n, ..) = self.0.plan(ad, bd)?;
         let out = product(self.0, a, ad, b, bd)?;
-        Ok((CpuStorage::F32(out), Shape::from((m, n))))
+        Ok((out, Shape::from((m, n))))
     }
 }
 
 /// `x[N, in] · W[out, in]ᵀ` with gradients ∂x = g·W and ∂W = gᵀ·x.
 struct Linear;
 
-impl CustomOp2 for Linear {
-    fn name(&self) -> &'static str {
-        "xrpo-linear"
+impl CpuKernel<2> for Linear {
+    const NAME: &'static str = "xrpo-linear";
+
+    fn forward(&self, [i1, i2]: [Input<'_>; 2]) -> Result<(Vec<f32>, Shape)> {
+        Mm(Product::ABt).forward([i1, i2])
     }
 
-    fn cpu_fwd(
+    fn backward(
         &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        Mm(Product::ABt).cpu_fwd(s1, l1, s2, l2)
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
+        [x, w]: [&Tensor; 2],
         _y: &Tensor,
         g: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    ) -> Result<[Option<Tensor>; 2]> {
         let g = g.contiguous()?;
-        let gx = g.apply_op2_no_bwd(w, &Mm(Product::AB))?;
-        let gw = g.apply_op2_no_bwd(x, &Mm(Product::AtB))?;
-        Ok((Some(gx), Some(gw)))
+        let gx = g.apply_op2_no_bwd(w, &Op(Mm(Product::AB)))?;
+        let gw = g.apply_op2_no_bwd(x, &Op(Mm(Product::AtB)))?;
+        Ok([Some(gx), Some(gw)])
     }
 }
 
@@ -250,7 +230,7 @@ pub(crate) fn applies(x: &Tensor, w: &Tensor) -> bool {
 
 /// Differentiable `x·Wᵀ` for `x: [N, in]`, `w: [out, in]` (see the module docs).
 pub(crate) fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
-    x.contiguous()?.apply_op2(&w.contiguous()?, Linear)
+    x.contiguous()?.apply_op2(&w.contiguous()?, Op(Linear))
 }
 
 #[cfg(test)]

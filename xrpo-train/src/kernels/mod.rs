@@ -4,7 +4,8 @@
 //! devices and dtypes); the tests compare every kernel, forward and gradient, with those
 //! composed ops.
 //!
-//! - `cpu_op`: what every kernel shares: the CPU buffer as a slice (errors name the op),
+//! - `cpu_op`: what every kernel shares: `CpuKernel` + `Op`, the one wrapper that
+//!   makes a kernel candle's `CustomOp1/2/3`, its inputs as slices (errors name the op),
 //!   [`supported`], and rows in parallel on the kernels' pool.
 //! - `softmax`: softmax over the last dimension, with a one-pass backward.
 //! - `rms_norm`: RMSNorm, with a one-pass backward (∂x and ∂w).

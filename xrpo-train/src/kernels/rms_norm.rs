@@ -3,9 +3,9 @@
 
 use std::ops::Range;
 
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{Result, Shape, Tensor};
 
-use super::cpu_op::{f32_slice, par_rows};
+use super::cpu_op::{CpuKernel, Input, Op, par_rows};
 
 /// RMSNorm `x / sqrt(mean(x²) + ε) ⊙ w` over the last dimension.
 /// Gradients, with r = 1/sqrt(mean(x²)+ε), x̂ = x·r, u = g ⊙ w:
@@ -14,20 +14,12 @@ struct RmsNorm {
     eps: f64,
 }
 
-impl CustomOp2 for RmsNorm {
-    fn name(&self) -> &'static str {
-        "xrpo-rms-norm"
-    }
+impl CpuKernel<2> for RmsNorm {
+    const NAME: &'static str = "xrpo-rms-norm";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_slice(self.name(), s1, l1)?;
-        let w = f32_slice(self.name(), s2, l2)?;
+    fn forward(&self, [i1, i2]: [Input<'_>; 2]) -> Result<(Vec<f32>, Shape)> {
+        let x = i1.f32()?;
+        let w = i2.f32()?;
         let width = w.len().max(1);
         let rows = x.len() / width;
         let eps = self.eps as f32;
@@ -42,26 +34,25 @@ impl CustomOp2 for RmsNorm {
                 }
             }
         });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        Ok((out, i1.shape()))
     }
 
-    fn bwd(
+    fn backward(
         &self,
-        x: &Tensor,
-        w: &Tensor,
+        [x, w]: [&Tensor; 2],
         _y: &Tensor,
         g: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    ) -> Result<[Option<Tensor>; 2]> {
         let d = w.dim(0)?;
         let rows = x.elem_count() / d.max(1);
         let packed = x.apply_op3_no_bwd(
             &w.contiguous()?,
             &g.contiguous()?,
-            &RmsNormGrad { eps: self.eps },
+            &Op(RmsNormGrad { eps: self.eps }),
         )?;
         let gx = packed.narrow(0, 0, rows)?.reshape(x.shape())?;
         let gw = packed.narrow(0, rows, 1)?.reshape(d)?;
-        Ok((Some(gx), Some(gw)))
+        Ok([Some(gx), Some(gw)])
     }
 }
 
@@ -76,23 +67,13 @@ struct RmsNormGrad {
     eps: f64,
 }
 
-impl CustomOp3 for RmsNormGrad {
-    fn name(&self) -> &'static str {
-        "xrpo-rms-norm-grad"
-    }
+impl CpuKernel<3> for RmsNormGrad {
+    const NAME: &'static str = "xrpo-rms-norm-grad";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_slice(self.name(), s1, l1)?;
-        let w = f32_slice(self.name(), s2, l2)?;
-        let g = f32_slice(self.name(), s3, l3)?;
+    fn forward(&self, [i1, i2, i3]: [Input<'_>; 3]) -> Result<(Vec<f32>, Shape)> {
+        let x = i1.f32()?;
+        let w = i2.f32()?;
+        let g = i3.f32()?;
         let width = w.len().max(1);
         let rows = x.len() / width;
         let eps = self.eps as f32;
@@ -135,13 +116,14 @@ impl CustomOp3 for RmsNormGrad {
         for part in partials.chunks_exact(width) {
             gw.iter_mut().zip(part).for_each(|(a, b)| *a += b);
         }
-        Ok((CpuStorage::F32(out), Shape::from((rows + 1, width))))
+        Ok((out, Shape::from((rows + 1, width))))
     }
 }
 
 /// Differentiable RMSNorm over the last dimension (fused on CPU f32).
 pub(crate) fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
-    x.contiguous()?.apply_op2(&w.contiguous()?, RmsNorm { eps })
+    x.contiguous()?
+        .apply_op2(&w.contiguous()?, Op(RmsNorm { eps }))
 }
 
 #[cfg(test)]

@@ -1,35 +1,25 @@
 //! Rotary position embedding ("rotate half" layout) with its backward (candle's `rope`
 //! records none).
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{Result, Shape, Tensor};
 
-use super::cpu_op::{f32_slice, par_rows};
+use super::cpu_op::{CpuKernel, Input, Op, par_rows};
 
 /// Rotary embedding of `x: [b, h, t, hd]` ("rotate half" layout) with `cos`, `sin` of
 /// shape `[t, hd/2]` or `[b, t, hd/2]`. The rotation is orthogonal, so the gradient is
 /// the inverse rotation: ∂x = rope(g, cos, −sin).
 struct Rope;
 
-impl CustomOp3 for Rope {
-    fn name(&self) -> &'static str {
-        "xrpo-rope"
-    }
+impl CpuKernel<3> for Rope {
+    const NAME: &'static str = "xrpo-rope";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_slice(self.name(), s1, l1)?;
-        let cos = f32_slice(self.name(), s2, l2)?;
-        let sin = f32_slice(self.name(), s3, l3)?;
-        let (b, h, t, hd) = l1.shape().dims4()?;
+    fn forward(&self, [i1, i2, i3]: [Input<'_>; 3]) -> Result<(Vec<f32>, Shape)> {
+        let x = i1.f32()?;
+        let cos = i2.f32()?;
+        let sin = i3.f32()?;
+        let (b, h, t, hd) = i1.layout.shape().dims4()?;
         let half = hd / 2;
-        let per_row = l2.dims().len() == 3;
+        let per_row = i2.dims().len() == 3;
         let out = par_rows(b * h * t, hd, |r, dst| {
             for (i, row) in r.enumerate() {
                 let ti = row % t;
@@ -49,24 +39,22 @@ impl CustomOp3 for Rope {
                 }
             }
         });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        Ok((out, i1.shape()))
     }
 
-    fn bwd(
+    fn backward(
         &self,
-        _x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
+        [_x, cos, sin]: [&Tensor; 3],
         _res: &Tensor,
         g: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> Result<[Option<Tensor>; 3]> {
         let gx = candle_nn::rotary_emb::rope(&g.contiguous()?, cos, &sin.neg()?)?;
-        Ok((Some(gx), None, None))
+        Ok([Some(gx), None, None])
     }
 }
 
 /// Differentiable rotary embedding (fused on CPU f32).
 pub(crate) fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
     x.contiguous()?
-        .apply_op3(&cos.contiguous()?, &sin.contiguous()?, Rope)
+        .apply_op3(&cos.contiguous()?, &sin.contiguous()?, Op(Rope))
 }

@@ -15,8 +15,9 @@
 
 use std::ops::Range;
 
-use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp2, DType, Error, Layout, Result, Shape, Tensor};
+use candle_core::{DType, Error, Result, Shape, Tensor};
+
+use super::cpu_op::{CpuKernel, Input, Op};
 
 /// Most activation rows routed to this kernel; larger blocks (prefill, training) go to
 /// the packed GEMM, which wins once `W` is reused across many rows.
@@ -56,41 +57,24 @@ fn has_avx512() -> bool {
 /// `x · wᵀ` (`x: [m, k]`, `w: [n, k]` → `[m, n]`) with no backward; call only where
 /// [`applies`] holds.
 pub(crate) fn matmul_wt(x: &Tensor, w: &Tensor) -> Result<Tensor> {
-    x.contiguous()?.apply_op2_no_bwd(w, &SmallGemm)
+    x.contiguous()?.apply_op2_no_bwd(w, &Op(SmallGemm))
 }
 
 struct SmallGemm;
 
-impl CustomOp2 for SmallGemm {
-    fn name(&self) -> &'static str {
-        "xrpo-small-gemm"
-    }
+impl CpuKernel<2> for SmallGemm {
+    const NAME: &'static str = "xrpo-small-gemm";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (x, w) = match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(w)) => (x, w),
-            _ => return Err(Error::UnsupportedDTypeForOp(s1.dtype(), self.name())),
-        };
-        let start = |l: &Layout| -> Result<usize> {
-            l.contiguous_offsets()
-                .map(|(s, _)| s)
-                .ok_or(Error::RequiresContiguous { op: self.name() })
-        };
-        let (xs, ws) = (start(l1)?, start(l2)?);
-        let (m, k) = l1.shape().dims2()?;
-        let (n, k2) = l2.shape().dims2()?;
+    fn forward(&self, [i1, i2]: [Input<'_>; 2]) -> Result<(Vec<f32>, Shape)> {
+        let (x, w) = (i1.f32()?, i2.f32()?);
+        let (m, k) = i1.layout.shape().dims2()?;
+        let (n, k2) = i2.layout.shape().dims2()?;
         if k != k2 || m > MAX_ROWS || !has_avx512() {
             return Err(Error::Msg(format!(
                 "xrpo-small-gemm: unsupported [{m}, {k}] x [{n}, {k2}]ᵀ"
             )));
         }
-        let (x, w) = match (x.get(xs..xs + m * k), w.get(ws..ws + n * k)) {
+        let (x, w) = match (x.get(..m * k), w.get(..n * k)) {
             (Some(x), Some(w)) => (x, w),
             _ => {
                 return Err(Error::Msg(
@@ -115,7 +99,7 @@ impl CustomOp2 for SmallGemm {
             #[cfg(not(target_arch = "x86_64"))]
             let _ = (cols, cols_out);
         });
-        Ok((CpuStorage::F32(y), Shape::from((m, n))))
+        Ok((y, Shape::from((m, n))))
     }
 }
 

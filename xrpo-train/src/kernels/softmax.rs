@@ -1,21 +1,19 @@
 //! Softmax over the last dimension with a one-pass backward (candle's
 //! `softmax_last_dim` records none).
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
+use candle_core::{Result, Shape, Tensor};
 
-use super::cpu_op::{f32_slice, par_rows};
+use super::cpu_op::{CpuKernel, Input, Op, par_rows};
 
 /// Softmax over the last dimension. Gradient: ∂x = y ⊙ (g − Σ_j g_j y_j).
 struct Softmax;
 
-impl CustomOp1 for Softmax {
-    fn name(&self) -> &'static str {
-        "xrpo-softmax"
-    }
+impl CpuKernel<1> for Softmax {
+    const NAME: &'static str = "xrpo-softmax";
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = f32_slice(self.name(), storage, layout)?;
-        let width = layout.dims().last().copied().unwrap_or(1).max(1);
+    fn forward(&self, [i1]: [Input<'_>; 1]) -> Result<(Vec<f32>, Shape)> {
+        let x = i1.f32()?;
+        let width = i1.width();
         let rows = x.len() / width;
         let out = par_rows(rows, width, |r, dst| {
             for (i, row) in r.enumerate() {
@@ -31,32 +29,26 @@ impl CustomOp1 for Softmax {
                 dst.iter_mut().for_each(|d| *d *= inv);
             }
         });
-        Ok((CpuStorage::F32(out), layout.shape().clone()))
+        Ok((out, i1.shape()))
     }
 
-    fn bwd(&self, _x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(y.apply_op2_no_bwd(&g.contiguous()?, &SoftmaxGrad)?))
+    fn backward(&self, _x: [&Tensor; 1], y: &Tensor, g: &Tensor) -> Result<[Option<Tensor>; 1]> {
+        Ok([Some(
+            y.apply_op2_no_bwd(&g.contiguous()?, &Op(SoftmaxGrad))?,
+        )])
     }
 }
 
 /// The gradient of [`Softmax`] in one pass over each row: `∂x = y ⊙ (g − Σ_j g_j y_j)`.
 struct SoftmaxGrad;
 
-impl CustomOp2 for SoftmaxGrad {
-    fn name(&self) -> &'static str {
-        "xrpo-softmax-grad"
-    }
+impl CpuKernel<2> for SoftmaxGrad {
+    const NAME: &'static str = "xrpo-softmax-grad";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let y = f32_slice(self.name(), s1, l1)?;
-        let g = f32_slice(self.name(), s2, l2)?;
-        let width = l1.dims().last().copied().unwrap_or(1).max(1);
+    fn forward(&self, [i1, i2]: [Input<'_>; 2]) -> Result<(Vec<f32>, Shape)> {
+        let y = i1.f32()?;
+        let g = i2.f32()?;
+        let width = i1.width();
         let out = par_rows(y.len() / width, width, |r, dst| {
             for (i, row) in r.enumerate() {
                 let ys = &y[row * width..(row + 1) * width];
@@ -68,13 +60,13 @@ impl CustomOp2 for SoftmaxGrad {
                 }
             }
         });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        Ok((out, i1.shape()))
     }
 }
 
 /// Differentiable softmax over the last dimension (fused on CPU f32).
 pub(crate) fn softmax(x: &Tensor) -> Result<Tensor> {
-    x.contiguous()?.apply_op1(Softmax)
+    x.contiguous()?.apply_op1(Op(Softmax))
 }
 
 #[cfg(test)]

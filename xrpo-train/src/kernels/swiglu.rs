@@ -2,29 +2,21 @@
 
 use std::ops::Range;
 
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{Result, Shape, Tensor};
 
-use super::cpu_op::{f32_slice, par_rows};
+use super::cpu_op::{CpuKernel, Input, Op, par_rows};
 
 /// SwiGLU activation `silu(a) ⊙ b`, with σ the logistic function:
 /// ∂a = g ⊙ b ⊙ σ(a)(1 + a(1 − σ(a))), ∂b = g ⊙ silu(a).
 struct SwiGlu;
 
-impl CustomOp2 for SwiGlu {
-    fn name(&self) -> &'static str {
-        "xrpo-swiglu"
-    }
+impl CpuKernel<2> for SwiGlu {
+    const NAME: &'static str = "xrpo-swiglu";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let a = f32_slice(self.name(), s1, l1)?;
-        let b = f32_slice(self.name(), s2, l2)?;
-        let width = l1.dims().last().copied().unwrap_or(1).max(1);
+    fn forward(&self, [i1, i2]: [Input<'_>; 2]) -> Result<(Vec<f32>, Shape)> {
+        let a = i1.f32()?;
+        let b = i2.f32()?;
+        let width = i1.width();
         let out = par_rows(a.len() / width, width, |r, dst| {
             let off = r.start * width;
             for (i, d) in dst.iter_mut().enumerate() {
@@ -32,20 +24,19 @@ impl CustomOp2 for SwiGlu {
                 *d = x / (1.0 + (-x).exp()) * b[off + i];
             }
         });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        Ok((out, i1.shape()))
     }
 
-    fn bwd(
+    fn backward(
         &self,
-        a: &Tensor,
-        b: &Tensor,
+        [a, b]: [&Tensor; 2],
         _res: &Tensor,
         g: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let packed = a.apply_op3_no_bwd(&b.contiguous()?, &g.contiguous()?, &SwiGluGrad)?;
+    ) -> Result<[Option<Tensor>; 2]> {
+        let packed = a.apply_op3_no_bwd(&b.contiguous()?, &g.contiguous()?, &Op(SwiGluGrad))?;
         let ga = packed.narrow(0, 0, 1)?.reshape(a.shape())?;
         let gb = packed.narrow(0, 1, 1)?.reshape(a.shape())?;
-        Ok((Some(ga), Some(gb)))
+        Ok([Some(ga), Some(gb)])
     }
 }
 
@@ -53,25 +44,15 @@ impl CustomOp2 for SwiGlu {
 /// σ = sigmoid(a): ∂a = g ⊙ b ⊙ (σ + silu(a)(1 − σ)), ∂b = g ⊙ silu(a).
 struct SwiGluGrad;
 
-impl CustomOp3 for SwiGluGrad {
-    fn name(&self) -> &'static str {
-        "xrpo-swiglu-grad"
-    }
+impl CpuKernel<3> for SwiGluGrad {
+    const NAME: &'static str = "xrpo-swiglu-grad";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let a = f32_slice(self.name(), s1, l1)?;
-        let b = f32_slice(self.name(), s2, l2)?;
-        let g = f32_slice(self.name(), s3, l3)?;
+    fn forward(&self, [i1, i2, i3]: [Input<'_>; 3]) -> Result<(Vec<f32>, Shape)> {
+        let a = i1.f32()?;
+        let b = i2.f32()?;
+        let g = i3.f32()?;
         let n = a.len();
-        let width = l1.dims().last().copied().unwrap_or(1).max(1);
+        let width = i1.width();
         let rows = n / width;
         let mut out = vec![0f32; 2 * n];
         let ptr = crate::runtime::DisjointOut(out.as_mut_ptr());
@@ -94,13 +75,13 @@ impl CustomOp3 for SwiGluGrad {
                 gb[i] = gv * silu;
             }
         });
-        Ok((CpuStorage::F32(out), Shape::from((2, n))))
+        Ok((out, Shape::from((2, n))))
     }
 }
 
 /// Differentiable `silu(a) ⊙ b` (fused on CPU f32).
 pub(crate) fn swiglu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    a.contiguous()?.apply_op2(&b.contiguous()?, SwiGlu)
+    a.contiguous()?.apply_op2(&b.contiguous()?, Op(SwiGlu))
 }
 
 #[cfg(test)]

@@ -1,35 +1,20 @@
 //! The log-probability of each row's target token, `log softmax(logits)[target]`, with a
 //! one-pass backward that never materialises the log-softmax.
 
-use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Error, Layout, Result, Shape, Tensor};
+use candle_core::{DType, Result, Shape, Tensor};
 
-use super::cpu_op::{f32_slice, par_rows, supported};
+use super::cpu_op::{CpuKernel, Input, Op, par_rows, supported};
 
 /// log-softmax of `logits: [N, V]` picked at `targets: [N]` (u32): `z_y − log Σ exp z`.
 /// Gradient: ∂z = g · (onehot(y) − softmax(z)); never materialises log-softmax.
 struct TargetLogprob;
 
-impl CustomOp2 for TargetLogprob {
-    fn name(&self) -> &'static str {
-        "xrpo-target-logprob"
-    }
+impl CpuKernel<2> for TargetLogprob {
+    const NAME: &'static str = "xrpo-target-logprob";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let z = f32_slice(self.name(), s1, l1)?;
-        let (start, end) = l2
-            .contiguous_offsets()
-            .ok_or(Error::RequiresContiguous { op: self.name() })?;
-        let y = match s2 {
-            CpuStorage::U32(v) => &v[start..end],
-            other => return Err(Error::UnsupportedDTypeForOp(other.dtype(), self.name())),
-        };
+    fn forward(&self, [i1, i2]: [Input<'_>; 2]) -> Result<(Vec<f32>, Shape)> {
+        let z = i1.f32()?;
+        let y = i2.u32()?;
         let rows = y.len();
         let width = z.len().checked_div(rows).unwrap_or(1);
         let out = par_rows(rows, 1, |r, dst| {
@@ -40,60 +25,43 @@ impl CustomOp2 for TargetLogprob {
                 dst[i] = src[y[row] as usize] - m - sum.ln();
             }
         });
-        Ok((CpuStorage::F32(out), Shape::from(rows)))
+        Ok((out, Shape::from(rows)))
     }
 
-    fn bwd(
+    fn backward(
         &self,
-        z: &Tensor,
-        y: &Tensor,
+        [z, y]: [&Tensor; 2],
         _res: &Tensor,
         g: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    ) -> Result<[Option<Tensor>; 2]> {
         if supported(z) {
             // One pass, one [N, V] buffer: the head's gradient is the largest tensor of
             // the step and is built while every activation is still alive.
             let grad = z.detach().apply_op3_no_bwd(
                 &y.contiguous()?,
                 &g.to_dtype(DType::F32)?.contiguous()?,
-                &TargetLogprobGrad,
+                &Op(TargetLogprobGrad),
             )?;
-            return Ok((Some(grad), None));
+            return Ok([Some(grad), None]);
         }
         let p = candle_nn::ops::softmax_last_dim(&z.detach())?;
         let g = g.unsqueeze(1)?;
         let grad = p.broadcast_mul(&g)?.neg()?;
         let grad = grad.scatter_add(&y.unsqueeze(1)?.contiguous()?, &g.contiguous()?, 1)?;
-        Ok((Some(grad), None))
+        Ok([Some(grad), None])
     }
 }
 
 /// The gradient of [`TargetLogprob`] in one pass: `∂z_ij = g_i · ([j = y_i] − softmax(z_i)_j)`.
 struct TargetLogprobGrad;
 
-impl CustomOp3 for TargetLogprobGrad {
-    fn name(&self) -> &'static str {
-        "xrpo-target-logprob-grad"
-    }
+impl CpuKernel<3> for TargetLogprobGrad {
+    const NAME: &'static str = "xrpo-target-logprob-grad";
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let z = f32_slice(self.name(), s1, l1)?;
-        let g = f32_slice(self.name(), s3, l3)?;
-        let (start, end) = l2
-            .contiguous_offsets()
-            .ok_or(Error::RequiresContiguous { op: self.name() })?;
-        let y = match s2 {
-            CpuStorage::U32(v) => &v[start..end],
-            other => return Err(Error::UnsupportedDTypeForOp(other.dtype(), self.name())),
-        };
+    fn forward(&self, [i1, i2, i3]: [Input<'_>; 3]) -> Result<(Vec<f32>, Shape)> {
+        let z = i1.f32()?;
+        let g = i3.f32()?;
+        let y = i2.u32()?;
         let rows = y.len();
         let width = z.len().checked_div(rows).unwrap_or(1);
         let out = par_rows(rows, width, |r, dst| {
@@ -111,7 +79,7 @@ impl CustomOp3 for TargetLogprobGrad {
                 dst[y[row] as usize] += g[row];
             }
         });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        Ok((out, i1.shape()))
     }
 }
 
@@ -120,5 +88,5 @@ pub(crate) fn target_logprob(logits: &Tensor, targets: &Tensor) -> Result<Tensor
     // Invalid targets would index out of bounds; the callers validate ids against V.
     logits
         .contiguous()?
-        .apply_op2(&targets.flatten_all()?.contiguous()?, TargetLogprob)
+        .apply_op2(&targets.flatten_all()?.contiguous()?, Op(TargetLogprob))
 }

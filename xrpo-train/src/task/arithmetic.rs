@@ -51,8 +51,7 @@
 //! unknown operator was often already addition, so exemplars had less to add). `b ≥ 1`
 //! so that `a#0=` cannot be solved by that addition guess.
 
-use serde::{Deserialize, Serialize};
-
+use super::ladder::{Ladder, LadderConfig};
 use super::{LadderQuota, Problem, SplitMix64, TaskError, TaskSet, generate_ladder};
 
 /// Highest level of the ladder.
@@ -70,77 +69,16 @@ pub const LEVEL_GLYPH: char = '#';
 /// brackets, whitespace, nor [`LEVEL_GLYPH`].
 pub const PUZZLE_GLYPHS: &str = "/^.,?:!<>abcdefghijklmnopqrstuvwxyz";
 
-/// Settings of the arithmetic family.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ArithmeticConfig {
-    /// Levels to include (0..=8). Default all (the trainer's default: 0, 1, 2, 3, 8).
-    pub levels: Vec<u32>,
-    /// Training problems per level (fewer when a level has fewer). Default 256.
-    pub train_per_level: usize,
-    /// Eval problems per level (fewer when a level has fewer). Default 24.
-    pub eval_per_level: usize,
-    /// Share of the prompt space (by hash of the text) reserved for evaluation. Default
-    /// 0.2. In `(0, 1)`.
-    pub eval_share: f64,
-    /// Highest level whose gold solutions the supervised warm-up sees. Default 2.
-    pub warmup_max_level: u32,
-    /// Share of the warm-up's seeded (few-shot) examples that are operator-inference
-    /// puzzles ([`glyph_puzzle`]) instead of retrieved exemplars of warm-up problems. They
-    /// teach the model to read an operation off its exemplars, which level 8 needs; all
-    /// warm-up examples that are puzzles: `warmup.fewshot_share × puzzle_share` (0.3 with
-    /// the trainer's defaults). Unitless, in `[0, 1]`; 0 = none. Default 0.5.
-    pub puzzle_share: f64,
-}
+/// Settings of the arithmetic family (`task.arithmetic`): levels `0..=MAX_LEVEL` (8), the
+/// trainer's default picks 0, 1, 2, 3, 8. Its puzzles are [`glyph_puzzle`]s.
+pub type ArithmeticConfig = LadderConfig<Arithmetic>;
 
-impl Default for ArithmeticConfig {
-    fn default() -> Self {
-        Self {
-            levels: (0..=MAX_LEVEL).collect(),
-            train_per_level: 256,
-            eval_per_level: 24,
-            eval_share: 0.2,
-            warmup_max_level: 2,
-            puzzle_share: 0.5,
-        }
-    }
-}
+/// The arithmetic ladder, as [`LadderConfig`]'s family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Arithmetic;
 
-impl ArithmeticConfig {
-    /// Checks ranges; the error names the setting.
-    pub fn validate(&self) -> Result<(), TaskError> {
-        if let Some(l) = self.levels.iter().find(|&&l| l > MAX_LEVEL) {
-            return Err(TaskError::Setting {
-                name: "levels",
-                message: format!("level {l} > {MAX_LEVEL}"),
-            });
-        }
-        if self.levels.is_empty() {
-            return Err(TaskError::Setting {
-                name: "levels",
-                message: "no level selected".into(),
-            });
-        }
-        if !(self.eval_share > 0.0 && self.eval_share < 1.0) {
-            return Err(TaskError::Setting {
-                name: "eval_share",
-                message: format!("{} is not in (0, 1)", self.eval_share),
-            });
-        }
-        if !(0.0..=1.0).contains(&self.puzzle_share) {
-            return Err(TaskError::Setting {
-                name: "puzzle_share",
-                message: format!("{} is not in [0, 1]", self.puzzle_share),
-            });
-        }
-        if self.train_per_level == 0 {
-            return Err(TaskError::Setting {
-                name: "train_per_level",
-                message: "must be >= 1".into(),
-            });
-        }
-        Ok(())
-    }
+impl Ladder for Arithmetic {
+    const MAX_LEVEL: u32 = MAX_LEVEL;
 }
 
 /// Draws one expression of `level`: `(prompt, answer)`.

@@ -29,6 +29,7 @@
 pub mod arithmetic;
 mod config;
 pub mod jsonl;
+pub mod ladder;
 pub mod rewrite;
 pub mod word_problems;
 

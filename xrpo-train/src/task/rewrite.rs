@@ -55,8 +55,7 @@
 //! `xrpo eval --checkpoint RUN --weights RUN/warmup.safetensors --exemplars 2` against
 //! `--exemplars 0`; BENCHMARKS.md holds the figures.
 
-use serde::{Deserialize, Serialize};
-
+use super::ladder::{Ladder, LadderConfig};
 use super::{LadderQuota, Problem, SplitMix64, TaskError, TaskSet, generate_ladder};
 
 /// Highest level of the ladder.
@@ -126,75 +125,16 @@ impl RewriteOp {
     }
 }
 
-/// Settings of the rewriting family (`task.rewrite`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RewriteConfig {
-    /// Levels to include (0..=4). Default all.
-    pub levels: Vec<u32>,
-    /// Training problems per level, ≥ 1. Default 256.
-    pub train_per_level: usize,
-    /// Eval problems per level. Default 24.
-    pub eval_per_level: usize,
-    /// Share of the prompt space (by hash of the text) reserved for evaluation. Default
-    /// 0.2. In `(0, 1)`.
-    pub eval_share: f64,
-    /// Highest level whose gold solutions the supervised warm-up sees, in `0..=4`; level
-    /// 4's `#` never reaches the warm-up, whatever this says. Default 2.
-    pub warmup_max_level: u32,
-    /// Share of the warm-up's seeded (few-shot) examples that are procedure-inference
-    /// puzzles ([`puzzle`]) instead of retrieved exemplars of warm-up problems; all
-    /// warm-up examples that are puzzles: `warmup.fewshot_share × puzzle_share`.
-    /// Unitless, in `[0, 1]`; 0 = none. Default 0.5.
-    pub puzzle_share: f64,
-}
+/// Settings of the rewriting family (`task.rewrite`): levels `0..=MAX_LEVEL` (4). Its
+/// puzzles are [`puzzle`]s.
+pub type RewriteConfig = LadderConfig<Rewrite>;
 
-impl Default for RewriteConfig {
-    fn default() -> Self {
-        Self {
-            levels: (0..=MAX_LEVEL).collect(),
-            train_per_level: 256,
-            eval_per_level: 24,
-            eval_share: 0.2,
-            warmup_max_level: 2,
-            puzzle_share: 0.5,
-        }
-    }
-}
+/// The rewriting ladder, as [`LadderConfig`]'s family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rewrite;
 
-impl RewriteConfig {
-    /// Checks ranges; the error names the setting.
-    pub fn validate(&self) -> Result<(), TaskError> {
-        let bad = |name, message: String| Err(TaskError::Setting { name, message });
-        if let Some(l) = self.levels.iter().find(|&&l| l > MAX_LEVEL) {
-            return bad("levels", format!("level {l} > {MAX_LEVEL}"));
-        }
-        if self.levels.is_empty() {
-            return bad("levels", "no level selected".into());
-        }
-        if !(self.eval_share > 0.0 && self.eval_share < 1.0) {
-            return bad(
-                "eval_share",
-                format!("{} is not in (0, 1)", self.eval_share),
-            );
-        }
-        if !(0.0..=1.0).contains(&self.puzzle_share) {
-            return bad(
-                "puzzle_share",
-                format!("{} is not in [0, 1]", self.puzzle_share),
-            );
-        }
-        if self.train_per_level == 0 {
-            return bad("train_per_level", "must be >= 1".into());
-        }
-        if self.warmup_max_level > MAX_LEVEL {
-            return bad(
-                "warmup_max_level",
-                format!("{} > {MAX_LEVEL}", self.warmup_max_level),
-            );
-        }
-        Ok(())
-    }
+impl Ladder for Rewrite {
+    const MAX_LEVEL: u32 = MAX_LEVEL;
 }
 
 /// A word of `len` distinct letters of [`LETTERS`].
