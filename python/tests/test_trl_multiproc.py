@@ -124,3 +124,28 @@ def test_checkpoint_holds_every_rank_and_resumes_by_rank(ranks):
     assert b0["entries"] == b1["entries"]
     prompts = {e["prompt"] for e in b0["entries"] if "training" in e["provenance"]}
     assert any(" 0 + " in p or " 2 + " in p for p in prompts) and any(" 4 + " in p or " 6 + " in p for p in prompts), prompts
+
+
+def test_batch_scale_uses_the_std_of_every_process(ranks):
+    """The resumed step runs with ``scale_rewards="batch"``: TRL scales every advantage by
+    the std of the whole batch (all processes' rows), so each rank's advantages must use
+    the std of both ranks' rewards, not of its own."""
+    _, reps = ranks
+    steps = [r["resumed_steps"] for r in reps]
+    assert [len(s) for s in steps] == [1, 1]
+    both = np.concatenate([np.array(s[0]["rewards"]) for s in steps])
+    global_std = both.std(ddof=1)
+    kappa = 0.5
+    local_stds = []
+    for s in (st[0] for st in steps):
+        rew, grp, adv = np.array(s["rewards"]), np.array(s["groups"]), np.array(s["advantages"])
+        local_stds.append(rew.std(ddof=1))
+        for g in np.unique(grp):
+            x = rew[grp == g]
+            base = (x - x.mean()) / (global_std + 1e-4)  # TRL's batch scaling, computed here
+            a = adv[grp == g]
+            neg = base <= 0
+            np.testing.assert_allclose(a[neg], base[neg], rtol=1e-4, atol=1e-5)
+            assert (a[~neg] >= base[~neg] * (1 - 1e-4)).all() and (a[~neg] <= base[~neg] * (1 + kappa) + 1e-4).all()
+    # The check can tell the two apart: a rank's own std differs from the global one.
+    assert any(abs(ls - global_std) > 1e-3 for ls in local_stds), (local_stds, global_std)

@@ -67,14 +67,8 @@ def cpu_resume_workaround():
     torch.load = load
 
 
-def main(out):
-    torch.set_num_threads(1)
-    cpu_resume_workaround()
-    tok = tiny_tokenizer()
-    trainer = XRPOTrainer(model=tiny_model(tok), reward_funcs=rank_reward, args=config(out), train_dataset=dataset(),
-                          processing_class=tok, seeder=seeder())
-    rank = trainer.accelerator.process_index
-    steps = []
+def spy_steps(trainer, steps):
+    """Records what every training step's batch assembly produced into ``steps``."""
     orig = trainer._generate_and_score_completions
 
     def spy(inputs):
@@ -96,13 +90,28 @@ def main(out):
         return output
 
     trainer._generate_and_score_completions = spy
+
+
+def main(out):
+    torch.set_num_threads(1)
+    cpu_resume_workaround()
+    tok = tiny_tokenizer()
+    trainer = XRPOTrainer(model=tiny_model(tok), reward_funcs=rank_reward, args=config(out), train_dataset=dataset(),
+                          processing_class=tok, seeder=seeder())
+    rank = trainer.accelerator.process_index
+    steps = []
+    spy_steps(trainer, steps)
     result = trainer.train()
     ckpt = os.path.join(out, "checkpoint-2")
     with open(os.path.join(ckpt, xrpo_state_file(rank))) as f:
         saved = json.load(f)
 
-    fresh = XRPOTrainer(model=tiny_model(tok), reward_funcs=rank_reward, args=config(out, max_steps=3),
+    # The resumed step scales by the batch std (TRL: over every process's rows).
+    fresh = XRPOTrainer(model=tiny_model(tok), reward_funcs=rank_reward,
+                        args=config(out, max_steps=3, scale_rewards="batch"),
                         train_dataset=dataset(), processing_class=tok, seeder=seeder())
+    resumed_steps = []
+    spy_steps(fresh, resumed_steps)
     restored = {}
     orig_load = fresh.load_xrpo_state
 
@@ -121,6 +130,7 @@ def main(out):
         "saved": saved,
         "bank": trainer.xrpo_seeder.state(),
         "restored": restored,
+        "resumed_steps": resumed_steps,
         "after_resume_steps": fresh.xrpo_allocator.state()["completed_steps"],
         "after_resume_bank": len(fresh.xrpo_seeder),
     }

@@ -406,15 +406,32 @@ class XRPOTrainer(_GRPOTrainer):  # type: ignore[misc,valid-type]
             lp = torch.nan_to_num(lp.float(), nan=0.0)
             seq = ((lp * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy().astype(np.float32)
         scale = self.scale_rewards if self.scale_rewards in ("group", "batch", "none") else "group"
+        rewards_np = summed.cpu().float().numpy()
+        adv_rows, adv_group, adv_seq = rewards_np, group, seq
+        global_batch = scale == "batch" and nproc > 1
+        if global_batch:
+            # TRL scales by the std of the whole batch, every process's rows: shape the
+            # gathered batch (every rank holds the same number of rows and prompts, so
+            # rank r's rows are slice r and its group ids are offset by r · q_count), then
+            # keep this process's slice. Stats are then the global ones on every rank.
+            def gathered(x: np.ndarray) -> np.ndarray:
+                return self.accelerator.gather(torch.from_numpy(np.ascontiguousarray(x)).to(self.accelerator.device)).cpu().numpy()
+
+            adv_rows = gathered(rewards_np)
+            adv_group = gathered(group + proc * q_count)
+            adv_seq = None if seq is None else gathered(seq)
         adv, stats = xrpo.advantages(
-            summed.cpu().float().numpy(),
-            group,
-            seq,
+            adv_rows,
+            adv_group,
+            adv_seq,
             estimator="xrpo" if sharpen else "grpo",
             scale=scale,
             lambda_novelty=getattr(a, "xrpo_lambda_novelty", 2.5),
             kappa_clip=getattr(a, "xrpo_kappa_clip", 0.5),
         )
+        if global_batch:
+            n_local = len(rewards_np)
+            adv = np.ascontiguousarray(adv[proc * n_local : (proc + 1) * n_local])
         output["advantages"] = torch.from_numpy(adv).to(output["advantages"].device)
         overhead += time.perf_counter() - t0
 
