@@ -75,7 +75,8 @@ pub fn display_opt(s: Option<&Spread>, digits: usize) -> String {
 pub struct Paired {
     /// Spread of the per-seed differences `arm − reference`.
     pub diff: Spread,
-    /// Paired t statistic `mean / (std / √n)`; `None` below two seeds or for a zero std.
+    /// Paired t statistic `mean / (std / √n)`; `None` below two seeds or for a zero std
+    /// (see [`spread_is_zero`]).
     pub t: Option<f64>,
     /// Seeds where the arm is strictly ahead (difference > 0).
     pub ahead: usize,
@@ -91,7 +92,8 @@ impl Paired {
             .filter(|d| d.is_finite())
             .collect();
         let diff = Spread::of(&diffs)?;
-        let t = (diff.n >= 2 && diff.std > 0.0).then(|| diff.mean / diff.sem());
+        let t =
+            (diff.n >= 2 && !spread_is_zero(diff.std, diff.mean)).then(|| diff.mean / diff.sem());
         Some(Paired {
             diff,
             t,
@@ -121,7 +123,16 @@ pub fn welch_t(a: &Spread, b: &Spread) -> Option<f64> {
         return None;
     }
     let se = (a.std.powi(2) / a.n as f64 + b.std.powi(2) / b.n as f64).sqrt();
-    (se > 0.0).then(|| (a.mean - b.mean) / se)
+    let diff = a.mean - b.mean;
+    (!spread_is_zero(se, diff)).then(|| diff / se)
+}
+
+/// Whether `std` is zero up to the rounding of the values it came from. Eval metrics are
+/// fractions like 41/82, so equal per-seed differences come out of f64 subtraction a few
+/// ulps apart and their sample std is ~1e-17 instead of 0; dividing by that printed
+/// t = 3.5e15 in a report. A spread below 1e-9 of the mean's size is rounding, not data.
+pub fn spread_is_zero(std: f64, mean: f64) -> bool {
+    !(std > 1e-9 * mean.abs())
 }
 
 /// A ratio of means with its percentile bootstrap interval.
@@ -231,6 +242,28 @@ mod tests {
         assert_eq!((flat.diff.n, flat.ahead), (3, 2));
         assert!(Paired::of(&[(0.5, 0.25), (0.75, 0.5)]).unwrap().t.is_none());
         assert!(Paired::of(&[]).is_none());
+    }
+
+    #[test]
+    fn equal_differences_up_to_rounding_have_no_t() {
+        // Every seed one eval prompt (1/82) ahead: in f64 the three differences are
+        // 0.012195121951219516, …523, …523, a sample std of ~4e-18, which made
+        // t ≈ 5.3e15 before (computed independently with Python's statistics module).
+        let p = Paired::of(&[
+            (4.0 / 82.0, 3.0 / 82.0),
+            (41.0 / 82.0, 40.0 / 82.0),
+            (70.0 / 82.0, 69.0 / 82.0),
+        ])
+        .unwrap();
+        assert!(p.diff.std > 0.0, "the rounding spread this test is about");
+        assert_eq!(p.t, None);
+        assert_eq!(p.ahead, 3);
+        // A real spread around a zero mean still has t = 0, not None.
+        let z = Paired::of(&[(0.6, 0.5), (0.4, 0.5)]).unwrap();
+        assert_eq!(z.t, Some(0.0));
+        let a = Spread::of(&[4.0 / 82.0 - 3.0 / 82.0, 41.0 / 82.0 - 40.0 / 82.0]).unwrap();
+        let b = Spread::of(&[0.0, 0.0]).unwrap();
+        assert!(welch_t(&a, &b).is_none());
     }
 
     #[test]
