@@ -132,7 +132,7 @@ pub fn welch_t(a: &Spread, b: &Spread) -> Option<f64> {
 /// ulps apart and their sample std is ~1e-17 instead of 0; dividing by that printed
 /// t = 3.5e15 in a report. A spread below 1e-9 of the mean's size is rounding, not data.
 pub fn spread_is_zero(std: f64, mean: f64) -> bool {
-    !(std > 1e-9 * mean.abs())
+    std.is_nan() || std <= 1e-9 * mean.abs()
 }
 
 /// A ratio of means with its percentile bootstrap interval.

@@ -163,7 +163,8 @@ pub fn markdown(results: &CompareResults, summary: &Summary) -> String {
             b.warmup.steps,
             trained.len(),
             results.warmups.len(),
-            trained.iter().map(|w| w.seconds).sum::<f64>()
+            // An empty f64 sum is −0.0, printed "-0" without the + 0.0.
+            trained.iter().map(|w| w.seconds).sum::<f64>() + 0.0
         )
     };
     let _ = writeln!(

@@ -269,6 +269,15 @@ mod tests {
         }
         let note = closing_note(&summarize(&lose));
         assert!(note.contains("XRPO did not win here"), "{note}");
+        // Every warm-up loaded from cache (a resumed comparison): no "-0 s".
+        let mut cached = synthetic();
+        for w in &mut cached.warmups {
+            w.path = Some(dir.join("warmup.safetensors"));
+            w.cached = true;
+        }
+        write_report(&dir, &cached).unwrap();
+        let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+        assert!(md.contains("0 of 2 trained now (0 s in all)"), "{md}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
