@@ -50,6 +50,11 @@ pub struct ArmSummary {
     pub steps_ratio: Option<RatioCi>,
     /// The same ratio for rollouts to target.
     pub rollouts_ratio: Option<RatioCi>,
+    /// For a variant or ablation of XRPO (an arm named `xrpo_*`, when the comparison has
+    /// an `xrpo` arm): the same figures paired by seed against full XRPO, so the report
+    /// can say whether changing or removing one component helped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs_xrpo: Option<VsXrpo>,
     /// Mean over steps of `frac_reward_zero_std`.
     pub frac_reward_zero_std: Option<Spread>,
     /// Rollouts per step (mean).
@@ -225,6 +230,21 @@ fn final_of(r: &RunResult, f: fn(&EvalPoint) -> f64) -> f64 {
     r.evals.last().map_or(f64::NAN, f)
 }
 
+/// A variant's figures paired by seed against the `xrpo` arm (arm − xrpo).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VsXrpo {
+    /// Final pass@1, arm − xrpo.
+    pub pass_at_1: Option<Paired>,
+    /// Final cons@k, arm − xrpo.
+    pub cons_at_k: Option<Paired>,
+    /// Area under the pass@1 curve, arm − xrpo.
+    pub auc_pass_at_1: Option<Paired>,
+    /// Σ arm's steps / Σ xrpo's steps to the reference's final pass@1 (both counted
+    /// against the same per-seed target, censored runs at their last step), with the
+    /// paired bootstrap interval: below 1 means the variant got there sooner.
+    pub steps_ratio: Option<RatioCi>,
+}
+
 /// Aggregates the runs of a comparison over seeds.
 pub fn summarize(results: &CompareResults) -> Summary {
     let arms: Vec<&str> = results
@@ -251,6 +271,18 @@ pub fn summarize(results: &CompareResults) -> Summary {
             .collect()
     };
     let reach_of = |r: &RunResult| reach(r, target_of(r.seed));
+    let xrpo_runs = if reference != "xrpo" && arms.contains(&"xrpo") {
+        by_arm("xrpo")
+    } else {
+        Vec::new()
+    };
+    let xrpo_of = |seed: u64| xrpo_runs.iter().find(|x| x.seed == seed).copied();
+    // A variant's (arm value, xrpo value) per seed both ran.
+    let xrpo_pairs = |runs: &[&RunResult], f: &dyn Fn(&RunResult) -> f64| -> Vec<(f64, f64)> {
+        runs.iter()
+            .filter_map(|r| xrpo_of(r.seed).map(|x| (f(r), f(x))))
+            .collect()
+    };
     // Same start: every arm's step-0 eval equals the first arm's for the same seed.
     let identical_start = results.config.seeds.iter().all(|&seed| {
         let firsts: Vec<&EvalPoint> = results
@@ -283,6 +315,21 @@ pub fn summarize(results: &CompareResults) -> Summary {
             };
             let p1 = |r: &RunResult| final_of(r, |e| e.pass_at_1);
             let cons = |r: &RunResult| final_of(r, |e| e.cons_at_k);
+            let vs_xrpo = (name.starts_with("xrpo_") && !xrpo_runs.is_empty()).then(|| {
+                let steps: Vec<(f64, f64)> = runs
+                    .iter()
+                    .filter_map(|r| {
+                        let x = xrpo_of(r.seed)?;
+                        Some((reach_of(r)?.step as f64, reach_of(x)?.step as f64))
+                    })
+                    .collect();
+                VsXrpo {
+                    pass_at_1: Paired::of(&xrpo_pairs(&runs, &p1)),
+                    cons_at_k: Paired::of(&xrpo_pairs(&runs, &cons)),
+                    auc_pass_at_1: Paired::of(&xrpo_pairs(&runs, &auc_pass_at_1)),
+                    steps_ratio: bootstrap_ratio(&steps, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED),
+                }
+            });
             ArmSummary {
                 arm: name.to_string(),
                 seeds: runs.len(),
@@ -305,6 +352,7 @@ pub fn summarize(results: &CompareResults) -> Summary {
                 censored: reaches.iter().filter(|r| r.censored).count(),
                 steps_ratio: ratio(|r| r.step as f64),
                 rollouts_ratio: ratio(|r| r.rollouts),
+                vs_xrpo,
                 frac_reward_zero_std: spread_by(&runs, |r| {
                     metric_mean(r, |m| m.frac_reward_zero_std)
                 }),

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::aggregate::{ArmSummary, Summary, arm_curve, arm_step_curve};
+use super::aggregate::{ArmSummary, Summary, VsXrpo, arm_curve, arm_step_curve};
 use super::narrative::{closing_note, speed_text};
 use crate::compare::CompareResults;
 use crate::seed_stats::{Paired, RatioCi, Spread, display_opt};
@@ -273,6 +273,37 @@ pub fn markdown(results: &CompareResults, summary: &Summary) -> String {
         .collect();
     if !speed.is_empty() {
         let _ = writeln!(md, "\n{}.", speed.join(".\n"));
+    }
+    let variants: Vec<(&ArmSummary, &VsXrpo)> = summary
+        .arms
+        .iter()
+        .filter_map(|a| Some((a, a.vs_xrpo.as_ref()?)))
+        .collect();
+    if !variants.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## Variants and ablations against xrpo\n\nEach `xrpo_*` arm paired by seed against full `xrpo` (arm − xrpo): a positive Δ or a steps ratio below 1 means the change helped. An ablation (`xrpo_no_*`) whose Δ is within seed noise (|t| < 2) is a component this task does not show to help. Steps are counted to `{}`'s final pass@1, as above.\n",
+            summary.reference
+        );
+        let _ = writeln!(
+            md,
+            "| arm | Δ pass@1 vs xrpo | Δ cons@{k} vs xrpo | Δ AUC pass@1 vs xrpo | steps to target, ratio to xrpo [95 % CI] |\n|---|---|---|---|---|"
+        );
+        let paired = |p: Option<Paired>| p.map_or_else(|| "–".into(), |p| p.display(3));
+        for (a, v) in variants {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                a.arm,
+                paired(v.pass_at_1),
+                paired(v.cons_at_k),
+                paired(v.auc_pass_at_1),
+                v.steps_ratio.map_or_else(
+                    || "–".into(),
+                    |c| format!("{:.2}× ({:.2}–{:.2})", c.ratio, c.low, c.high)
+                ),
+            );
+        }
     }
     let levels: Vec<u32> = summary
         .arms

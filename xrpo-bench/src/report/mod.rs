@@ -222,6 +222,62 @@ mod tests {
         assert!((xrpo.level_start[&0] - 0.1).abs() < 1e-12);
     }
 
+    /// An ablation is paired against full XRPO, not only against GRPO; values by hand.
+    #[test]
+    fn ablations_are_paired_against_xrpo() {
+        let mut r = synthetic();
+        r.config.arms.push(Arm::plain(Algorithm::XrpoNoSeed));
+        r.runs.push(run("xrpo_no_seed", 0, &[0.1, 0.2, 0.3], 0.5));
+        r.runs.push(run("xrpo_no_seed", 1, &[0.1, 0.3, 0.6], 0.5));
+        let s = summarize(&r);
+        // Only `xrpo_*` arms get the pairing.
+        assert!(s.arms[..3].iter().all(|a| a.vs_xrpo.is_none()));
+        let v = s.arms[3].vs_xrpo.unwrap();
+        // Final pass@1 against XRPO's 0.5 and 0.7: −0.2 and −0.1, mean −0.15, std
+        // √(2·0.05²) = 0.0707107, t = −0.15 / (0.0707107/√2) = −3, ahead on 0 of 2.
+        let p = v.pass_at_1.unwrap();
+        assert!((p.diff.mean + 0.15).abs() < 1e-12);
+        assert!((p.t.unwrap() + 3.0).abs() < 1e-9);
+        assert_eq!(p.ahead, 0);
+        // Steps to GRPO's finals (0.3, 0.4): the ablation at 10 and 10, XRPO at 5 and 10:
+        // ratio 20/15; the bootstrap's extremes are seed 0 twice (10/5 = 2) and seed 1
+        // twice (10/10 = 1).
+        let c = v.steps_ratio.unwrap();
+        assert!((c.ratio - 4.0 / 3.0).abs() < 1e-12);
+        assert_eq!((c.low, c.high), (1.0, 2.0));
+        let md = markdown(&r, &s);
+        assert!(
+            md.contains("## Variants and ablations against xrpo"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| xrpo_no_seed | -0.150 ± 0.071, t = -3.00, ahead 0/2 |"),
+            "{md}"
+        );
+        let note = closing_note(&s);
+        assert!(
+            note.contains("xrpo_no_seed -0.150 ± 0.071 (t = -3.00, 1.33× xrpo's steps to target): the component helped"),
+            "{note}"
+        );
+    }
+
+    /// A significant win does not end with advice on how to change the result, and the
+    /// hard levels include one that starts above zero (level 0 starts at 0.1 here).
+    #[test]
+    fn closing_note_fits_the_verdict() {
+        let note = closing_note(&summarize(&synthetic()));
+        assert!(note.contains("XRPO won here"), "{note}");
+        assert!(!note.contains("What would change it"), "{note}");
+        assert!(note.contains("level 0: XRPO +0.500"), "{note}");
+        let mut lose = synthetic();
+        for run in lose.runs.iter_mut().filter(|r| r.arm == "xrpo") {
+            for e in run.evals.iter_mut().skip(1) {
+                e.pass_at_1 = 0.15;
+            }
+        }
+        assert!(closing_note(&summarize(&lose)).contains("What would change it"));
+    }
+
     #[test]
     fn different_starts_are_flagged() {
         let mut r = synthetic();

@@ -6,6 +6,9 @@ use std::fmt::Write as _;
 use super::aggregate::{ArmSummary, Summary};
 use crate::seed_stats::{Spread, display_opt};
 
+/// Start pass@1 below which a level counts as hard in the closing note.
+const HARD_LEVEL: f64 = 0.25;
+
 pub(crate) fn verdict(summary: &Summary) -> (Option<&ArmSummary>, String) {
     let best = summary
         .arms
@@ -153,11 +156,13 @@ pub fn closing_note(summary: &Summary) -> String {
             att.mean, seeded.mean, flip.mean
         );
     }
-    // Levels that started (nearly) unsolved are where seeding should show.
+    // Levels that start hard are where all-wrong groups, and so seeding, are common: at
+    // pass@1 p a group of n_fixed = 8 is all wrong with probability (1 − p)⁸, still 0.10 at
+    // p = 0.25.
     let hard: Vec<u32> = xrpo
         .level_start
         .iter()
-        .filter(|(_, v)| **v < 0.05)
+        .filter(|(_, v)| **v < HARD_LEVEL)
         .map(|(l, _)| *l)
         .collect();
     if !hard.is_empty() {
@@ -174,7 +179,7 @@ pub fn closing_note(summary: &Summary) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "- Unsolved levels at the start (pass@1 < 0.05), where seeding acts: {}. Flips happen with exemplars in the context; the evaluation is zero-shot, so a flip only counts if the policy keeps the skill without them.",
+            "- Hard levels at the start (pass@1 < {HARD_LEVEL}), where all-wrong groups are common and seeding acts: {}. Flips happen with exemplars in the context; the evaluation is zero-shot, so a flip only counts if the policy keeps the skill without them.",
             cells.join("; ")
         );
     }
@@ -195,15 +200,29 @@ pub fn closing_note(summary: &Summary) -> String {
         .iter()
         .filter_map(|n| find(n))
         .filter_map(|a| {
-            let d = a.final_pass_at_1?.mean - xrpo.final_pass_at_1?.mean;
-            Some(format!("{} {:+.3}", a.arm, d))
+            let p = a.vs_xrpo?.pass_at_1?;
+            let verdict = match p.t {
+                Some(t) if t <= -2.0 => "the component helped",
+                Some(t) if t >= 2.0 => "the component hurt",
+                _ => "not shown to help (within seed noise)",
+            };
+            let steps = a.vs_xrpo?.steps_ratio.map_or_else(String::new, |c| {
+                format!(", {:.2}× xrpo's steps to target", c.ratio)
+            });
+            Some(format!(
+                "{} {:+.3} ± {:.3} (t = {}{steps}): {verdict}",
+                a.arm,
+                p.diff.mean,
+                p.diff.std,
+                p.t.map_or_else(|| "–".into(), |t| format!("{t:.2}"))
+            ))
         })
         .collect();
     if !abl.is_empty() {
         let _ = writeln!(
             s,
-            "- Ablations (final pass@1 minus full XRPO's; positive = removing the component helped): {}.",
-            abl.join(", ")
+            "- Ablations, paired by seed against full XRPO (final pass@1 of the ablation minus XRPO's; negative = removing the component cost accuracy): {}.",
+            abl.join("; ")
         );
     }
     if let Some(o) = xrpo.overhead_share {
@@ -248,6 +267,9 @@ pub fn closing_note(summary: &Summary) -> String {
             s,
             "- Signal against noise: every arm gained between {lo:+.3} and {hi:+.3} pass@1 over its start, while the per-seed spread (std) of the paired differences reaches {noise:.3}; differences between arms smaller than that are not resolved by this run."
         );
+    }
+    if xrpo_won && significant {
+        return s;
     }
     let _ = writeln!(
         s,
