@@ -84,6 +84,61 @@ impl Arm {
             .map(Arm::plain)
     }
 
+    /// A custom arm from `NAME=BASE:KEY=VALUE;KEY=VALUE…`: the arm `BASE` (any name
+    /// [`Arm::named`] accepts) with the overrides appended, reported as `NAME`, e.g.
+    /// `xrpo_k4=xrpo:seed_bank.k=4`. `NAME` must not be a built-in arm's name (a run
+    /// cache keyed by the name would mix them up) and needs at least one override. The
+    /// overrides are checked when the arm's config is built (an unknown key is an error
+    /// naming it).
+    pub fn parse(spec: &str) -> Result<Arm, BenchError> {
+        let bad = |message: String| BenchError::Config {
+            field: "arm".into(),
+            message: format!("`{spec}`: {message}"),
+        };
+        let form = || bad("expected NAME=BASE:KEY=VALUE[;KEY=VALUE…]".into());
+        let (name, rest) = spec.split_once('=').ok_or_else(form)?;
+        if name.contains(':') {
+            return Err(form());
+        }
+        let name = name.trim();
+        let valid = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
+        if name.is_empty() || !name.chars().all(valid) {
+            return Err(bad(format!(
+                "arm name `{name}`: use letters, digits, `_`, `-` or `.`"
+            )));
+        }
+        if Arm::named(name).is_some() {
+            return Err(bad(format!(
+                "`{name}` is a built-in arm; give the variant its own name"
+            )));
+        }
+        let (base, overrides) = rest
+            .split_once(':')
+            .ok_or_else(|| bad("expected `:` after the base arm".into()))?;
+        let mut arm = Arm::named(base.trim()).ok_or_else(|| {
+            bad(format!(
+                "unknown base arm `{}` (one of {})",
+                base.trim(),
+                Arm::names().join(", ")
+            ))
+        })?;
+        let extra: Vec<String> = overrides
+            .split(';')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect();
+        if extra.is_empty() {
+            return Err(bad("no KEY=VALUE override after `:`".into()));
+        }
+        if let Some(o) = extra.iter().find(|o| !o.contains('=')) {
+            return Err(bad(format!("override `{o}` is not KEY=VALUE")));
+        }
+        arm.name = name.to_string();
+        arm.overrides.extend(extra);
+        Ok(arm)
+    }
+
     /// Every name [`Arm::named`] accepts.
     pub fn names() -> Vec<&'static str> {
         let mut v: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
@@ -989,6 +1044,47 @@ mod tests {
             let e = p(&[bad]).unwrap_err().to_string();
             assert!(e.contains("seeds") && e.contains(bad), "{e}");
         }
+    }
+
+    #[test]
+    fn custom_arms_extend_a_base_arm() {
+        let a = Arm::parse("xrpo_k4=xrpo_beta:seed_bank.k=4; alloc.lambda=0.1").unwrap();
+        assert_eq!(a.name, "xrpo_k4");
+        assert_eq!(a.algorithm, Algorithm::Xrpo);
+        assert_eq!(
+            a.overrides,
+            [
+                "alloc.variance=beta_posterior",
+                "seed_bank.k=4",
+                "alloc.lambda=0.1"
+            ]
+        );
+        let c = CompareConfig::quick();
+        let cfg = c.run_config(&a, 0, Path::new("")).unwrap();
+        assert_eq!(cfg.seed_bank.k, 4);
+        assert_ne!(
+            c.run_key(&a, 0).unwrap(),
+            c.run_key(&Arm::named("xrpo_beta").unwrap(), 0).unwrap()
+        );
+        for (spec, needle) in [
+            ("xrpo:seed_bank.k=4", "expected NAME=BASE"),
+            ("xrpo=xrpo:seed_bank.k=4", "built-in arm"),
+            ("my arm=xrpo:seed_bank.k=4", "arm name"),
+            ("v=nope:seed_bank.k=4", "unknown base arm `nope`"),
+            ("v=xrpo", "expected `:`"),
+            ("v=xrpo:", "no KEY=VALUE"),
+            ("v=xrpo:seed_bank.k", "not KEY=VALUE"),
+        ] {
+            let e = Arm::parse(spec).unwrap_err().to_string();
+            assert!(e.contains(needle), "{spec}: {e}");
+        }
+        // An unknown key surfaces when the arm's config is built, naming the key.
+        let bad = Arm::parse("v=xrpo:seed_bank.kk=4").unwrap();
+        let e = c
+            .run_config(&bad, 0, Path::new(""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("seed_bank.kk"), "{e}");
     }
 
     #[test]

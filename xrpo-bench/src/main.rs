@@ -46,6 +46,11 @@ struct CompareArgs {
     /// (default: grpo,dapo,xrpo quick; grpo,dapo,xrpo,xrpo_beta,xrpo_knapsack full).
     #[arg(long, value_delimiter = ',')]
     arms: Vec<String>,
+    /// A variant arm added after --arms: `NAME=BASE:KEY=VALUE;KEY=VALUE…`, the arm BASE
+    /// with config overrides, e.g. `--arm 'xrpo_k4=xrpo:seed_bank.k=4'` (repeatable). An
+    /// `xrpo_*` name is also paired against `xrpo` in the report.
+    #[arg(long = "arm", value_name = "SPEC")]
+    arm: Vec<String>,
     /// Comma-separated seeds or inclusive ranges, e.g. `0-19` or `0,3,5-7` (default: 0,1
     /// quick, 0-19 full).
     #[arg(long, value_delimiter = ',')]
@@ -101,6 +106,13 @@ fn build_config(args: &CompareArgs) -> anyhow::Result<CompareConfig> {
                 })
             })
             .collect::<anyhow::Result<_>>()?;
+    }
+    for spec in &args.arm {
+        let arm = Arm::parse(spec)?;
+        if cfg.arms.iter().any(|a| a.name == arm.name) {
+            anyhow::bail!("--arm: `{}` is given twice", arm.name);
+        }
+        cfg.arms.push(arm);
     }
     if !args.seeds.is_empty() {
         cfg.seeds = parse_seeds(&args.seeds)?;
