@@ -273,7 +273,7 @@ pub fn closing_note(summary: &Summary) -> String {
     }
     let _ = writeln!(
         s,
-        "\nWhat would change it: more RL steps and seeds (`--mode full`, or `--steps`/`--seeds`) to resolve differences of the size above; a larger eval set (`--set task.arithmetic.eval_per_level=…`) to shrink per-seed eval noise; and a task where more prompts sit at partial success (allocation and seeding only act on uncertain and all-wrong prompts). The task is left as the trainer ships it: tuning it to favour one algorithm would defeat the comparison."
+        "\nWhat would change it: more RL steps and seeds (`--mode full`, or `--steps`/`--seeds`) to resolve differences of the size above; a larger eval set (`--set task.<kind>.eval_per_level=…`, e.g. `task.arithmetic.eval_per_level` or `task.rewrite.eval_per_level`) to shrink per-seed eval noise; and a task where more prompts sit at partial success (allocation and seeding only act on uncertain and all-wrong prompts). The task is left as the trainer ships it: tuning it to favour one algorithm would defeat the comparison."
     );
     s
 }
