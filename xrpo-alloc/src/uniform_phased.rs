@@ -1,13 +1,14 @@
-//! [`UniformPhasedAllocator`]: XRPO's phases without its priority (the "no allocation"
-//! ablation).
+//! [`UniformPhasedAllocator`]: XRPO's phases without its priority (the trainer's XRPO
+//! default; first written as the "no allocation" ablation).
 
 use crate::state::{StepCount, phased_allocator_methods};
 use crate::{Error, PhasePlan, PromptStats, RolloutAllocator};
 
-/// The "no allocation" ablation of XRPO (not in the paper; our ablation): XRPO's phase
-/// plan, but each later phase's budget is spread evenly over the prompts, round-robin from
-/// the lowest index, skipping prompts at `n_max`, instead of by priority `Π_q`. It
-/// isolates what the priority adds over simply sampling in phases.
+/// XRPO's phase plan without its priority (not in the paper; our ablation, and since it
+/// measured no worse, `xrpo-train`'s XRPO default): each later phase's budget is spread
+/// evenly over the prompts, round-robin from the lowest index, skipping prompts at
+/// `n_max`, instead of by priority `Π_q`. The phases remain because seeding acts between
+/// them (an all-wrong prompt's later rollouts are seeded).
 ///
 /// ```
 /// use xrpo_alloc::{PromptStats, RolloutAllocator, UniformPhasedAllocator, XrpoConfig};

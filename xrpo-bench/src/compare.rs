@@ -30,7 +30,7 @@ pub struct Arm {
 
 /// The named arms `--arms` accepts besides the algorithm names: (name, algorithm,
 /// overrides, what it is).
-const NAMED_ARMS: [(&str, Algorithm, &[&str], &str); 4] = [
+const NAMED_ARMS: [(&str, Algorithm, &[&str], &str); 5] = [
     (
         "dapo",
         Algorithm::Grpo,
@@ -44,10 +44,16 @@ const NAMED_ARMS: [(&str, Algorithm, &[&str], &str); 4] = [
         "GRPO + Reinforce-Ada's rounds (a prompt retires once both outcomes are seen)",
     ),
     (
+        "xrpo_paper",
+        Algorithm::Xrpo,
+        &["alloc.kind=xrpo"],
+        "XRPO with the paper's priority allocator Π_q = Δ̂_q + φ_q (spec §1)",
+    ),
+    (
         "xrpo_beta",
         Algorithm::Xrpo,
-        &["alloc.variance=beta_posterior"],
-        "XRPO with the Beta-posterior spread in h_q and Δ̂_q",
+        &["alloc.kind=xrpo", "alloc.variance=beta_posterior"],
+        "XRPO with the paper's allocator and the Beta-posterior spread in h_q and Δ̂_q",
     ),
     (
         "xrpo_knapsack",
@@ -68,8 +74,8 @@ impl Arm {
     }
 
     /// The arm `--arms` calls `name`: an algorithm name (`grpo`, `gspo`, `xrpo`,
-    /// `xrpo_no_alloc`, …) or one of the named variants (`dapo`, `reinforce_ada`,
-    /// `xrpo_beta`, `xrpo_knapsack`); `None` for anything else.
+    /// `xrpo_no_seed`, …) or one of the named variants (`dapo`, `reinforce_ada`,
+    /// `xrpo_paper`, `xrpo_beta`, `xrpo_knapsack`); `None` for anything else.
     pub fn named(name: &str) -> Option<Arm> {
         if let Some((n, algorithm, overrides, _)) = NAMED_ARMS.iter().find(|a| a.0 == name) {
             return Some(Arm {
@@ -152,9 +158,17 @@ impl Arm {
 }
 
 /// The arms of the headline comparison (`--mode full`): GRPO, DAPO, XRPO as shipped,
-/// XRPO with the posterior spread and XRPO with the knapsack allocator.
+/// XRPO with the paper's allocator, with that allocator's posterior spread, and with the
+/// knapsack allocator.
 pub fn default_arms() -> Vec<Arm> {
-    Arm::by_names(&["grpo", "dapo", "xrpo", "xrpo_beta", "xrpo_knapsack"])
+    Arm::by_names(&[
+        "grpo",
+        "dapo",
+        "xrpo",
+        "xrpo_paper",
+        "xrpo_beta",
+        "xrpo_knapsack",
+    ])
 }
 
 /// Parses `--seeds` items: a seed (`3`) or an inclusive range (`0-19`); the result keeps
@@ -212,11 +226,13 @@ pub fn sweep_arms(sweep: Sweep, quick: bool) -> Vec<Arm> {
             } else {
                 &[0.0, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
             };
+            // λ weighs the paper allocator's bonus, so these arms run that allocator (the
+            // shipped XRPO spreads evenly and has no λ).
             for &l in grid {
                 arms.push(Arm {
                     name: format!("xrpo λ={l}"),
                     algorithm: Algorithm::Xrpo,
-                    overrides: vec![format!("alloc.lambda={l}")],
+                    overrides: vec!["alloc.kind=xrpo".into(), format!("alloc.lambda={l}")],
                 });
             }
         }
@@ -248,7 +264,7 @@ pub enum Mode {
     /// included: too short and too few seeds to decide anything.
     Quick,
     /// The headline protocol: the trainer's defaults, 300 steps, every held-out prompt ×
-    /// k = 8 every 25 steps, 20 seeds, five arms.
+    /// k = 8 every 25 steps, 20 seeds, six arms.
     Full,
 }
 
@@ -456,14 +472,28 @@ impl CompareConfig {
     }
 
     /// FNV-1a hash of everything one run's result depends on (its training config with
-    /// the warm-up's key in place of its file path, and the eval schedule): a saved result
-    /// is reused only when this matches.
+    /// the warm-up's key in place of its file path, the allocator, seeding and advantage
+    /// its algorithm resolves to, and the eval schedule): a saved result is reused only
+    /// when this matches.
     pub fn run_key(&self, arm: &Arm, seed: u64) -> Result<u64, BenchError> {
         let mut cfg = self.run_config(arm, seed, Path::new(""))?;
         cfg.warmup.cache = None;
+        // The components the algorithm's preset resolves to are hashed too, so a saved
+        // run is not reused after a preset changes what a config means.
+        let advantage = cfg.advantage_config().map_err(|e| BenchError::Config {
+            field: format!("arm `{}`", arm.name),
+            message: e.to_string(),
+        })?;
+        let preset = cfg.algorithm.preset(cfg.host);
         Ok(fnv1a(
             &serde_json::json!({
                 "config": cfg,
+                "resolved": {
+                    "alloc": cfg.alloc_config(),
+                    "seeding": preset.seeding,
+                    "advantage": advantage,
+                    "sequence_level": preset.sequence_level,
+                },
                 "warmup": self.warmup_key(seed),
                 "eval_every": self.eval_every,
             })
@@ -952,14 +982,20 @@ mod tests {
             cfg("reinforce_ada").alloc_config().kind,
             AllocKind::ReinforceAda
         );
-        // XRPO as shipped: its allocator with the paper's spread, seeding, sharpening.
+        // XRPO as shipped: phases spread evenly, seeding, sharpening.
         let xrpo = cfg("xrpo");
         assert_eq!(xrpo.algorithm, Algorithm::Xrpo);
-        assert_eq!(xrpo.alloc_config().kind, AllocKind::Xrpo);
-        assert_eq!(xrpo.alloc_config().variance, VarianceEstimate::Sample);
+        assert_eq!(xrpo.alloc_config().kind, AllocKind::UniformPhased);
         assert!(xrpo.algorithm.preset(xrpo.host).seeding);
         assert!(xrpo.advantage_config().unwrap().novelty.enabled);
-        // xrpo_beta: only the spread changes.
+        // xrpo_paper: only the allocator changes, to the paper's with its sample spread.
+        let paper = cfg("xrpo_paper");
+        assert_eq!(paper.alloc_config().kind, AllocKind::Xrpo);
+        assert_eq!(paper.alloc_config().variance, VarianceEstimate::Sample);
+        let mut back = paper.clone();
+        back.alloc.kind = None;
+        assert_eq!(back, xrpo);
+        // xrpo_beta: the paper's allocator with the posterior spread.
         let beta = cfg("xrpo_beta");
         assert_eq!(
             beta.alloc_config().variance,
@@ -967,24 +1003,24 @@ mod tests {
         );
         assert_eq!(beta.alloc_config().kind, AllocKind::Xrpo);
         let mut back = beta.clone();
-        back.alloc.variance = VarianceEstimate::Sample;
-        assert_eq!(back, xrpo);
+        back.alloc.config.variance = VarianceEstimate::Sample;
+        assert_eq!(back, paper);
         // xrpo_knapsack: only the allocator changes.
         let knap = cfg("xrpo_knapsack");
         assert_eq!(knap.alloc_config().kind, AllocKind::Knapsack);
         assert_eq!(knap.algorithm, Algorithm::Xrpo);
         assert!(knap.advantage_config().unwrap().novelty.enabled);
-        // The single-component ablations drop exactly their component.
-        assert_eq!(
-            cfg("xrpo_no_alloc").alloc_config().kind,
-            AllocKind::UniformPhased
-        );
+        // The single-component ablations drop exactly their component of the shipped XRPO
+        // (whose allocator they keep); the old no-allocation name is the shipped XRPO.
+        assert_eq!(cfg("xrpo_no_alloc").alloc_config(), xrpo.alloc_config());
         let no_seed = cfg("xrpo_no_seed");
         assert!(!no_seed.algorithm.preset(no_seed.host).seeding);
-        assert_eq!(no_seed.alloc_config().kind, AllocKind::Xrpo);
+        assert!(no_seed.advantage_config().unwrap().novelty.enabled);
+        assert_eq!(no_seed.alloc_config().kind, AllocKind::UniformPhased);
         let no_sharpen = cfg("xrpo_no_sharpen");
         assert!(!no_sharpen.advantage_config().unwrap().novelty.enabled);
         assert!(no_sharpen.algorithm.preset(no_sharpen.host).seeding);
+        assert_eq!(no_sharpen.alloc_config().kind, AllocKind::UniformPhased);
         assert!(Arm::named("dapo_filter").is_none());
         for n in Arm::names() {
             assert!(Arm::named(n).is_some(), "{n}");
@@ -1003,7 +1039,14 @@ mod tests {
         f.validate().unwrap();
         assert_eq!(
             names(&f),
-            ["grpo", "dapo", "xrpo", "xrpo_beta", "xrpo_knapsack"]
+            [
+                "grpo",
+                "dapo",
+                "xrpo",
+                "xrpo_paper",
+                "xrpo_beta",
+                "xrpo_knapsack"
+            ]
         );
         assert_eq!(f.seeds, (0..20).collect::<Vec<_>>());
         assert_eq!((f.base.steps, f.eval_every, f.base.eval.k), (300, 25, 8));
@@ -1023,6 +1066,18 @@ mod tests {
         let l = sweep_arms(Sweep::Lambda, true);
         assert_eq!(l.len(), 1 + 3);
         assert_eq!(l[0].algorithm, Algorithm::Grpo);
+        // λ is the paper allocator's: the sweep's arms run it, each with its λ.
+        let mut c = CompareConfig::quick();
+        c.arms = l.clone();
+        for (a, want) in l[1..].iter().zip([0.0, 0.05, 0.5]) {
+            let alloc = c.run_config(a, 0, Path::new("w")).unwrap().alloc_config();
+            assert_eq!(
+                (alloc.kind, alloc.lambda),
+                (AllocKind::Xrpo, want),
+                "{}",
+                a.name
+            );
+        }
         assert_eq!(sweep_arms(Sweep::NovClip, false).len(), 1 + 5 * 3);
         let mut c = CompareConfig::quick();
         c.arms = sweep_arms(Sweep::NovClip, true);
@@ -1054,6 +1109,7 @@ mod tests {
         assert_eq!(
             a.overrides,
             [
+                "alloc.kind=xrpo",
                 "alloc.variance=beta_posterior",
                 "seed_bank.k=4",
                 "alloc.lambda=0.1"

@@ -35,15 +35,16 @@ enum Cli {
 #[derive(clap::Args, Debug)]
 struct CompareArgs {
     /// Size preset: `quick` (under 5 minutes on 2 cores with the warm-ups; a smoke test,
-    /// not a result) or `full` (the headline protocol: 300 steps, 20 seeds, 5 arms).
+    /// not a result) or `full` (the headline protocol: 300 steps, 20 seeds, 6 arms).
     #[arg(long, value_enum, default_value = "quick")]
     mode: Mode,
     /// Run a sweep instead of the comparison.
     #[arg(long, value_enum)]
     sweep: Option<Sweep>,
-    /// Comma-separated arms: an algorithm (grpo, dr_grpo, gspo, xrpo, xrpo_no_alloc,
-    /// xrpo_no_seed, xrpo_no_sharpen) or dapo, reinforce_ada, xrpo_beta, xrpo_knapsack
-    /// (default: grpo,dapo,xrpo quick; grpo,dapo,xrpo,xrpo_beta,xrpo_knapsack full).
+    /// Comma-separated arms: an algorithm (grpo, dr_grpo, gspo, xrpo, xrpo_no_seed,
+    /// xrpo_no_sharpen; xrpo_no_alloc is the old name of xrpo) or dapo, reinforce_ada,
+    /// xrpo_paper, xrpo_beta, xrpo_knapsack (default: grpo,dapo,xrpo quick;
+    /// grpo,dapo,xrpo,xrpo_paper,xrpo_beta,xrpo_knapsack full).
     #[arg(long, value_delimiter = ',')]
     arms: Vec<String>,
     /// A variant arm added after --arms: `NAME=BASE:KEY=VALUE;KEY=VALUE…`, the arm BASE
@@ -84,8 +85,6 @@ fn build_config(args: &CompareArgs) -> anyhow::Result<CompareConfig> {
     cfg.base
         .apply_overrides(&args.set)
         .context("--set overrides")?;
-    // Keep the allocator's group size in step with a --set n_fixed.
-    cfg.base.alloc.n_fixed = cfg.base.n_fixed;
     if let Some(sweep) = args.sweep {
         cfg.arms = sweep_arms(sweep, args.mode == Mode::Quick);
         cfg.sweep = Some(sweep);

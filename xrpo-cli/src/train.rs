@@ -19,7 +19,9 @@ pub struct Args {
     /// Model: `tiny`, `smollm2`, a `.gguf` file or a Hugging Face checkpoint directory.
     #[arg(long)]
     pub model: Option<String>,
-    /// Algorithm: grpo, dr_grpo, gspo, xrpo, xrpo_no_alloc, xrpo_no_seed, xrpo_no_sharpen.
+    /// Algorithm: grpo, dr_grpo, gspo, xrpo, xrpo_no_seed, xrpo_no_sharpen (xrpo_no_alloc:
+    /// the old name of xrpo). XRPO's allocator is the even spread; `--set alloc.kind=xrpo`
+    /// picks the paper's.
     #[arg(long)]
     pub algorithm: Option<String>,
     /// Number of training steps (with `--resume`: the new total).

@@ -32,7 +32,7 @@
 //! use xrpo_train::trainer::{TrainConfig, Trainer};
 //!
 //! let mut config = TrainConfig { steps: 1, prompts_per_step: 4, n_fixed: 4, ..TrainConfig::default() };
-//! config.alloc.n_base = Some(2);
+//! config.alloc.config.n_base = Some(2);
 //! config.warmup.steps = 0;
 //! config.task.arithmetic.train_per_level = 16;
 //! config.task.arithmetic.eval_per_level = 2;

@@ -21,7 +21,7 @@ fn small_config(algorithm: Algorithm, steps: u64) -> TrainConfig {
         n_fixed: 4,
         ..TrainConfig::default()
     };
-    c.alloc.n_base = Some(2);
+    c.alloc.config.n_base = Some(2);
     c.warmup.steps = 6;
     c.warmup.batch = 16;
     c.task.arithmetic.train_per_level = 24;
@@ -462,8 +462,9 @@ fn advantage_table_and_old_keys() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// `alloc.kind` left at its default follows the algorithm's preset; any other kind
-/// replaces it (GRPO + `dapo_filter` is DAPO's dynamic sampling), and a misspelled kind
+/// `alloc.kind` left unset follows the algorithm's preset (XRPO ships the even spread);
+/// a set kind replaces it (GRPO + `dapo_filter` is DAPO's dynamic sampling, XRPO +
+/// `xrpo` the paper's allocator), `null` returns to the preset, and a misspelled kind
 /// fails naming the key.
 #[test]
 fn alloc_kind_selects_the_allocator_family_member() {
@@ -478,11 +479,26 @@ fn alloc_kind_selects_the_allocator_family_member() {
         (alloc.kind, built.name().to_string())
     };
     assert_eq!(resolved(Algorithm::Grpo, &[]).0, AllocKind::Fixed);
+    for a in [
+        Algorithm::Xrpo,
+        Algorithm::XrpoNoAlloc,
+        Algorithm::XrpoNoSeed,
+        Algorithm::XrpoNoSharpen,
+    ] {
+        assert_eq!(resolved(a, &[]).0, AllocKind::UniformPhased, "{a:?}");
+    }
     assert_eq!(
-        resolved(Algorithm::XrpoNoAlloc, &[]).0,
+        resolved(Algorithm::Xrpo, &["alloc.kind=\"xrpo\""]),
+        (AllocKind::Xrpo, "xrpo".to_string())
+    );
+    assert_eq!(
+        resolved(Algorithm::XrpoNoSeed, &["alloc.kind=xrpo"]).0,
+        AllocKind::Xrpo
+    );
+    assert_eq!(
+        resolved(Algorithm::Xrpo, &["alloc.kind=xrpo", "alloc.kind=null"]).0,
         AllocKind::UniformPhased
     );
-    assert_eq!(resolved(Algorithm::Xrpo, &[]).0, AllocKind::Xrpo);
     for (kind, name) in [
         ("dapo_filter", AllocKind::DapoFilter),
         ("knapsack", AllocKind::Knapsack),
@@ -499,13 +515,64 @@ fn alloc_kind_selects_the_allocator_family_member() {
     assert!(err.to_string().contains("alloc.kind"), "{err}");
 }
 
+/// `alloc.kind` is written only when set, and a config written before it was optional
+/// (which carries `kind = "xrpo"` for every algorithm, then meaning "the preset's") is read
+/// as it ran: the paper's allocator for xrpo/xrpo_no_seed/xrpo_no_sharpen, the preset's for
+/// grpo and xrpo_no_alloc.
+#[test]
+fn alloc_kind_round_trips_and_old_configs_keep_their_allocator() {
+    use xrpo_alloc::AllocKind;
+    let dir = tmp("alloc_kind_files");
+    std::fs::create_dir_all(&dir).unwrap();
+    let read = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        TrainConfig::from_file(&path).expect("reads")
+    };
+    let mut c = small_config(Algorithm::Xrpo, 1);
+    let json = serde_json::to_value(&c).unwrap();
+    assert!(json["alloc"].get("kind").is_none(), "{json}");
+    let back = read("unset.json", &json.to_string());
+    assert_eq!(back, c);
+    assert_eq!(back.alloc_config().kind, AllocKind::UniformPhased);
+    c.alloc.kind = Some(AllocKind::Xrpo);
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["alloc"]["kind"], serde_json::json!("xrpo"));
+    let back = read("set.json", &json.to_string());
+    assert_eq!(back, c);
+    assert_eq!(back.alloc_config().kind, AllocKind::Xrpo);
+    for (algorithm, kind) in [
+        ("grpo", AllocKind::Fixed),
+        ("gspo", AllocKind::Fixed),
+        ("dr_grpo", AllocKind::Fixed),
+        ("xrpo_no_alloc", AllocKind::UniformPhased),
+        ("xrpo", AllocKind::Xrpo),
+        ("xrpo_no_seed", AllocKind::Xrpo),
+        ("xrpo_no_sharpen", AllocKind::Xrpo),
+    ] {
+        let old = read(
+            &format!("old-{algorithm}.toml"),
+            &format!("algorithm = \"{algorithm}\"\n[alloc]\nkind = \"xrpo\"\nphases = 3\n"),
+        );
+        assert_eq!(old.alloc_config().kind, kind, "{algorithm}");
+    }
+    let err = TrainConfig::from_file(&{
+        let p = dir.join("bad.toml");
+        std::fs::write(&p, "[alloc]\nkind = \"xrpoo\"\n").unwrap();
+        p
+    })
+    .expect_err("misspelled kind");
+    assert!(err.to_string().contains("kind"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A DAPO arm (GRPO + `dapo_filter`) runs a training step end to end.
 #[test]
 fn grpo_with_dapo_filter_runs_a_step() {
     let dir = tmp("dapo");
     let mut c = small_config(Algorithm::Grpo, 1);
     c.warmup.steps = 0;
-    c.alloc.kind = xrpo_alloc::AllocKind::DapoFilter;
+    c.alloc.kind = Some(xrpo_alloc::AllocKind::DapoFilter);
     let mut t = Trainer::new(c, &dir).expect("trainer");
     t.run_steps(1, &mut |_| {}).expect("one step");
     let m = &metrics_without_time(&dir)[0];

@@ -406,7 +406,7 @@ pub fn markdown(results: &CompareResults, summary: &Summary) -> String {
     let _ = writeln!(
         md,
         "\n`other` = step − generate − verify − allocate − update: advantage shaping (novelty sharpening included), prompt encoding and metrics, so the share is an upper bound on allocation + seeding + sharpening. XRPO also samples in {} phases instead of one batch; that cost shows in `generate`, not in the share.",
-        b.alloc.phases
+        b.alloc.config.phases
     );
 
     let _ = writeln!(md, "\n## Plots\n");

@@ -196,33 +196,55 @@ pub fn closing_note(summary: &Summary) -> String {
             }
         );
     }
-    let abl: Vec<String> = ["xrpo_no_alloc", "xrpo_no_seed", "xrpo_no_sharpen"]
-        .iter()
-        .filter_map(|n| find(n))
-        .filter_map(|a| {
-            let p = a.vs_xrpo?.pass_at_1?;
-            let verdict = match p.t {
-                Some(t) if t <= -2.0 => "the component helped",
-                Some(t) if t >= 2.0 => "the component hurt",
-                _ => "not shown to help (within seed noise)",
-            };
-            let steps = a.vs_xrpo?.steps_ratio.map_or_else(String::new, |c| {
-                format!(", {:.2}× xrpo's steps to target", c.ratio)
-            });
-            Some(format!(
-                "{} {:+.3} ± {:.3} (t = {}{steps}): {verdict}",
-                a.arm,
-                p.diff.mean,
-                p.diff.std,
-                p.t.map_or_else(|| "–".into(), |t| format!("{t:.2}"))
-            ))
-        })
-        .collect();
+    // The single-component ablations remove a component of the shipped XRPO; xrpo_paper
+    // adds the paper's allocator back. Both read as "final pass@1 of the arm minus
+    // XRPO's".
+    let paired = |names: &[&str], helped: &str, hurt: &str| -> Vec<String> {
+        names
+            .iter()
+            .filter_map(|n| find(n))
+            .filter_map(|a| {
+                let p = a.vs_xrpo?.pass_at_1?;
+                let verdict = match p.t {
+                    Some(t) if t <= -2.0 => helped,
+                    Some(t) if t >= 2.0 => hurt,
+                    _ => "not shown to help (within seed noise)",
+                };
+                let steps = a.vs_xrpo?.steps_ratio.map_or_else(String::new, |c| {
+                    format!(", {:.2}× xrpo's steps to target", c.ratio)
+                });
+                Some(format!(
+                    "{} {:+.3} ± {:.3} (t = {}{steps}): {verdict}",
+                    a.arm,
+                    p.diff.mean,
+                    p.diff.std,
+                    p.t.map_or_else(|| "–".into(), |t| format!("{t:.2}"))
+                ))
+            })
+            .collect()
+    };
+    let abl = paired(
+        &["xrpo_no_seed", "xrpo_no_sharpen"],
+        "the component helped",
+        "the component hurt",
+    );
     if !abl.is_empty() {
         let _ = writeln!(
             s,
-            "- Ablations, paired by seed against full XRPO (final pass@1 of the ablation minus XRPO's; negative = removing the component cost accuracy): {}.",
+            "- Ablations, paired by seed against XRPO as shipped (final pass@1 of the ablation minus XRPO's; negative = removing the component cost accuracy): {}.",
             abl.join("; ")
+        );
+    }
+    let paper = paired(
+        &["xrpo_paper"],
+        "the paper's allocator hurt",
+        "the paper's allocator helped: the default should take it back",
+    );
+    if !paper.is_empty() {
+        let _ = writeln!(
+            s,
+            "- The paper's priority allocator in place of the shipped even spread, paired by seed (its final pass@1 minus XRPO's; positive = the allocator helps): {}.",
+            paper.join("; ")
         );
     }
     if let Some(o) = xrpo.overhead_share {

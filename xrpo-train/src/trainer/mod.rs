@@ -4,8 +4,9 @@
 //! One step ([`Trainer::train_step`], `step.rs`) reads as the spec: **XRPO §1–2**
 //! [`collect_rollouts`] runs the phase loop (phase 1 gives every prompt `n_base`
 //! rollouts → verify → seed the groups the [`SeedTrigger`] picks, by default the
-//! all-wrong ones → phases 2..P hand out the rest of the budget by priority Π_q through
-//! the [`xrpo_alloc::RolloutAllocator`]) into a [`RolloutBatch`]; **XRPO §3** its
+//! all-wrong ones → phases 2..P hand out the rest of the budget through the
+//! [`xrpo_alloc::RolloutAllocator`]: evenly as XRPO ships, by priority Π_q with the paper's
+//! allocator) into a [`RolloutBatch`]; **XRPO §3** its
 //! advantage batch goes through the [`xrpo_advantage::AdvantageShaper`] (group
 //! advantages with novelty sharpening); the **host update** makes `num_iterations` (μ)
 //! passes of clipped policy gradient against π_old; **log** writes one
@@ -45,7 +46,7 @@ use std::path::PathBuf;
 
 pub use components::{BankFactory, Components, lexical_bank_factory};
 pub use config::{
-    Algorithm, AllocatorKind, EvalConfig, Host, LossConfig, OptimConfig, Preset,
+    Algorithm, AllocTable, AllocatorKind, EvalConfig, Host, LossConfig, OptimConfig, Preset,
     SeededUpdateContext, TrainConfig, WarmupConfig, compact_template,
 };
 pub use evaluate::EvalReport;
@@ -56,7 +57,7 @@ pub use rollouts::{
 };
 pub use run_dir::RunDir;
 pub use trainer::{RunEnd, Trainer, install_interrupt_handler, interrupt_requested};
-/// The no-allocation ablation now lives in xrpo-alloc, with the rest of the allocator family.
+/// XRPO's default allocator (phases spread evenly) lives in xrpo-alloc with the rest of the family.
 pub use xrpo_alloc::UniformPhasedAllocator;
 
 /// Moved to [`crate::task`]; re-exported here for existing users.
