@@ -76,9 +76,9 @@ impl Algorithm {
         use Algorithm::*;
         let xrpo = matches!(self, Xrpo | XrpoNoAlloc | XrpoNoSeed | XrpoNoSharpen);
         let allocator = if xrpo {
-            AllocatorKind::UniformPhased
+            AllocKind::UniformPhased
         } else {
-            AllocatorKind::Fixed
+            AllocKind::Fixed
         };
         let mut advantage = xrpo_advantage::AdvantageConfig::default();
         advantage.novelty.enabled = matches!(self, Xrpo | XrpoNoAlloc | XrpoNoSeed);
@@ -102,22 +102,12 @@ impl Algorithm {
     }
 }
 
-/// How a step's rollouts are allocated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllocatorKind {
-    /// `n_fixed` rollouts per prompt, one phase (GRPO).
-    Fixed,
-    /// XRPO's phases, later budgets spread evenly (`xrpo_alloc::UniformPhasedAllocator`):
-    /// the XRPO presets' allocator. The paper's priority allocator is chosen with
-    /// `alloc.kind = "xrpo"`.
-    UniformPhased,
-}
-
 /// The component settings an [`Algorithm`] fills in ([`Algorithm::preset`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preset {
-    /// The allocator.
-    pub allocator: AllocatorKind,
+    /// The allocator: `fixed` (GRPO) or `uniform_phased` (XRPO's phases spread evenly;
+    /// the paper's priority allocator is `alloc.kind = "xrpo"`).
+    pub allocator: AllocKind,
     /// Whether in-context seeding is on.
     pub seeding: bool,
     /// The advantage estimator and sharpening (used unless the config has an
@@ -381,16 +371,6 @@ pub struct AllocTable {
     /// The other keys of the table. Its own `kind` field is not read: see
     /// [`TrainConfig::alloc_config`] for the resolved config.
     pub config: AllocConfig,
-}
-
-impl AllocTable {
-    /// The table with `kind` set (a builder for configs written in code).
-    pub fn with_kind(kind: AllocKind) -> Self {
-        Self {
-            kind: Some(kind),
-            config: AllocConfig::default(),
-        }
-    }
 }
 
 impl Serialize for AllocTable {
@@ -844,10 +824,7 @@ impl TrainConfig {
     /// that is what every config written before `kind` became optional carries for those
     /// algorithms (it was the table's default, and meant "the preset's").
     pub fn alloc_config(&self) -> AllocConfig {
-        let preset = match self.algorithm.preset(self.host).allocator {
-            AllocatorKind::UniformPhased => AllocKind::UniformPhased,
-            AllocatorKind::Fixed => AllocKind::Fixed,
-        };
+        let preset = self.algorithm.preset(self.host).allocator;
         let legacy_default = matches!(
             self.algorithm,
             Algorithm::Grpo | Algorithm::Gspo | Algorithm::DrGrpo | Algorithm::XrpoNoAlloc

@@ -46,8 +46,8 @@ use std::path::PathBuf;
 
 pub use components::{BankFactory, Components, lexical_bank_factory};
 pub use config::{
-    Algorithm, AllocTable, AllocatorKind, EvalConfig, Host, LossConfig, OptimConfig, Preset,
-    SeededUpdateContext, TrainConfig, WarmupConfig, compact_template,
+    Algorithm, AllocTable, EvalConfig, Host, LossConfig, OptimConfig, Preset, SeededUpdateContext,
+    TrainConfig, WarmupConfig, compact_template,
 };
 pub use evaluate::EvalReport;
 pub use metrics::{AllocMetrics, SeedMetrics, StepMetrics, StepRecord, TimeMetrics};
